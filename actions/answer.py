@@ -1,0 +1,73 @@
+"""``action_answer_question``: quote the article passage that answers the patient's question."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.messages import answer_message, unreadable_message
+
+logger = logging.getLogger(__name__)
+CONDITION_SLOT = "condition"
+PASSAGE_ENTITY = "passage_id"
+OUT_OF_SCOPE_CONFIDENCE = 0.6  # NLU this sure a message is out of scope raises the answer bar
+OUT_OF_SCOPE_BAR_RAISE = 0.08
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def chosen_passage(tracker: Tracker) -> Optional[str]:
+    """The passage id a clarify button sent, if the latest message came from one."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == PASSAGE_ENTITY and isinstance(entity.get("value"), str):
+            return str(entity["value"])
+    return None
+
+
+def has_words(text: str) -> bool:
+    """Whether the text has at least one letter or digit."""
+    return bool(_WORD.search(text))
+
+
+class ActionAnswerQuestion(Action):
+    """Answers from the articles: a cited quote, a choice between articles, or "I don't know"."""
+
+    def name(self) -> Text:
+        """Action name used in the domain."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        """Answer the latest user message and remember the condition being discussed."""
+        text = tracker.latest_message.get("text") or ""
+        passage_id = chosen_passage(tracker)
+        if passage_id is None and not has_words(text):
+            dispatcher.utter_message(**unreadable_message())
+            return []
+        service = await runtime.service()
+        if passage_id is not None:
+            reply = await runtime.call(service.answer_passage, passage_id)
+            if reply is None:
+                logger.info("unknown passage id from a button")
+                dispatcher.utter_message(**unreadable_message())
+                return []
+        else:
+            intent = tracker.latest_message.get("intent") or {}
+            threshold = None
+            if (
+                intent.get("name") == "out_of_scope"
+                and (intent.get("confidence") or 0.0) >= OUT_OF_SCOPE_CONFIDENCE
+            ):
+                threshold = service.settings.answer_threshold + OUT_OF_SCOPE_BAR_RAISE
+            condition = tracker.get_slot(CONDITION_SLOT)
+            reply = await runtime.call(service.ask, text, condition, None, threshold)
+        dispatcher.utter_message(**answer_message(reply))
+        if reply.condition != tracker.get_slot(CONDITION_SLOT):
+            return [SlotSet(CONDITION_SLOT, reply.condition)]
+        return []

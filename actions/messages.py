@@ -1,0 +1,97 @@
+"""How replies are worded and shaped for channels: text, buttons and the ``custom`` payload.
+
+Pure functions over :class:`knowledge.service.Reply`; the actions pass their output to
+``dispatcher.utter_message(**message)``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+from knowledge.search import ANSWER, CLARIFY
+from knowledge.service import PAYLOAD_SCHEMA, Reply
+
+Message = Dict[str, Any]
+BUTTON_TITLE_MAX = 60
+CONDITION_LABELS = {
+    "foot_ulcers": "Foot ulcers",
+    "type_1_diabetes": "Type 1 diabetes",
+    "neuropathy": "Neuropathy",
+    "nephropathy": "Kidneys (nephropathy)",
+    "general": "Exosome therapy",
+}
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
+
+
+def payload(kind: str, **extra: Any) -> Dict[str, Any]:
+    """A ``custom`` payload of the given decision kind."""
+    return {"schema": PAYLOAD_SCHEMA, "kind": kind, **extra}
+
+
+def quote_block(reply: Reply, lead: str) -> str:
+    """``lead`` + the verbatim quote + its citation line."""
+    top = reply.hits[0].passage
+    return f"{lead}\n“{reply.quote}”\nSource: {top.citation}"
+
+
+def answer_message(reply: Reply) -> Message:
+    """The patient-facing message for an answer, clarify or no-answer reply."""
+    if reply.kind == ANSWER:
+        text = quote_block(reply, "Here is what our article says:")
+        return {"text": text, "json_message": reply.payload()}
+    if reply.kind == CLARIFY:
+        buttons = [
+            {"title": button_title(h.passage.condition, h.passage.section),
+             "payload": "/ask_question" + json.dumps({"passage_id": h.passage.id})}
+            for h in reply.hits
+        ]
+        return {
+            "text": "Your question matches more than one of our articles. Which topic do you mean?",
+            "buttons": buttons,
+            "json_message": reply.payload(),
+        }
+    return {
+        "text": (
+            "I'm sorry, I don't know: I could not find an answer to that in the clinic's "
+            "articles, and I only answer from them. You can rephrase the question, or ask to "
+            "talk to a member of staff."
+        ),
+        "buttons": [HUMAN_BUTTON],
+        "json_message": reply.payload(),
+    }
+
+
+def button_title(condition: str, section: str) -> str:
+    """A short button label: ``<topic>: <section>``."""
+    title = f"{CONDITION_LABELS.get(condition, condition)}: {section}"
+    return title if len(title) <= BUTTON_TITLE_MAX else title[: BUTTON_TITLE_MAX - 1] + "…"
+
+
+def unreadable_message() -> Message:
+    """Reply to a message with no words in it (empty, only emoji or symbols)."""
+    return {
+        "text": "I couldn't find a question in that message. Please type your question in words.",
+        "json_message": payload("no_answer", citations=[], ranking=[]),
+    }
+
+
+def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
+    """The reply to a request for personal medical advice, with general information if it fits."""
+    citations: List[Dict[str, Any]] = []
+    messages: List[Message] = []
+    text = (
+        "I can't give advice about your own health, medicines or results: that needs a doctor "
+        "who knows your situation. Please talk to the clinic's medical staff or your own doctor."
+    )
+    if general is not None and general.kind == ANSWER:
+        citations = general.payload()["citations"]
+        text += "\n" + quote_block(general, "General information from our articles (not advice for you):")
+    messages.append(
+        {
+            "text": text,
+            "buttons": [HUMAN_BUTTON],
+            "json_message": payload("medical_advice", citations=citations),
+        }
+    )
+    return messages

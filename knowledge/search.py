@@ -1,0 +1,181 @@
+"""Hybrid ranking (dense + BM25) and the calibrated answer / clarify / no-answer decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from knowledge.config import Settings
+from knowledge.index import KnowledgeIndex
+from knowledge.lexical import LexicalIndex
+from knowledge.sectioning import Passage
+
+ANSWER = "answer"
+CLARIFY = "clarify"
+NO_ANSWER = "no_answer"
+MODES = ("hybrid", "dense", "lexical")
+LEXICAL_SATURATION = 6.0  # BM25 score at which the lexical part reaches 0.5
+QUOTE_MAX_WORDS = 75
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage with its scores.
+
+    Attributes:
+        passage: The passage.
+        position: Its row in the index.
+        score: Fused score used for the decision (no topic boost).
+        dense: Cosine similarity of the query with the passage and its questions.
+        lexical: BM25 score squashed into [0, 1).
+        rank_score: ``score`` plus the topic boost; what the ranking sorts by.
+    """
+
+    passage: Passage
+    position: int
+    score: float
+    dense: float
+    lexical: float
+    rank_score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a question: answer with ``hits[0]``, offer ``hits`` to choose, or neither."""
+
+    kind: str
+    hits: Tuple[Hit, ...]
+
+
+class Searcher:
+    """Ranks passages for a query vector and text, and decides whether to answer."""
+
+    def __init__(self, index: KnowledgeIndex, settings: Settings):
+        """Build the lexical index over the same passages as the dense one."""
+        self.index = index
+        self.settings = settings
+        self.lexical = LexicalIndex(
+            [index.lexical_text(i) for i in range(len(index.passages))]
+        )
+        self._owners = index.question_owners
+        self._has_questions = np.zeros(len(index.passages), dtype=bool)
+        self._has_questions[self._owners] = True
+
+    def dense_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Per passage: its own cosine blended with the best cosine of the questions it answers."""
+        n = len(self.index.passages)
+        sims, ids = self.index.dense.search(vector.reshape(1, -1).astype(np.float32), n)
+        passage = np.zeros(n, dtype=np.float32)
+        passage[ids[0]] = sims[0]
+        question = passage.copy()
+        if len(self._owners):
+            best = np.full(n, -1.0, dtype=np.float32)
+            np.maximum.at(best, self._owners, self.index.question_vectors @ vector)
+            question = np.where(self._has_questions, best, passage)
+        share = self.settings.question_weight
+        return (1.0 - share) * passage + share * question
+
+    def rank(
+        self,
+        query: str,
+        vector: np.ndarray,
+        prefer_condition: Optional[str] = None,
+        mode: str = "hybrid",
+    ) -> List[Hit]:
+        """All passages ranked for the query, best first.
+
+        Args:
+            query: The patient's message.
+            vector: Its unit embedding, shape ``(dim,)``.
+            prefer_condition: Condition under discussion; its passages get a small boost.
+            mode: ``hybrid`` (fused), ``dense`` or ``lexical`` alone (the baselines).
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        dense = self.dense_scores(vector)
+        raw = self.lexical.scores(query)
+        lexical = raw / (raw + LEXICAL_SATURATION)
+        weight = self.settings.lexical_weight
+        if mode == "dense":
+            fused = dense
+        elif mode == "lexical":
+            fused = lexical
+        else:
+            fused = (1.0 - weight) * dense + weight * lexical
+        hits = []
+        for i, passage in enumerate(self.index.passages):
+            boost = self.settings.condition_boost if passage.condition == prefer_condition else 0.0
+            hits.append(
+                Hit(passage, i, float(fused[i]), float(dense[i]), float(lexical[i]),
+                    float(fused[i]) + boost)
+            )
+        hits.sort(key=lambda h: (-h.rank_score, h.position))
+        return hits
+
+    def decide(self, hits: Sequence[Hit], threshold: Optional[float] = None) -> Decision:
+        """Answer, clarify between close candidates of different articles, or no answer."""
+        bar = self.settings.answer_threshold if threshold is None else threshold
+        if not hits or hits[0].score < bar:
+            return Decision(NO_ANSWER, tuple(hits[: self.settings.top_k]))
+        top = hits[0]
+        rivals = [
+            h
+            for h in hits[1:]
+            if h.passage.doc != top.passage.doc
+            and h.score >= bar
+            and top.rank_score - h.rank_score < self.settings.clarify_margin
+        ]
+        if rivals:
+            choices = [top]
+            for hit in rivals:
+                if all(hit.passage.doc != c.passage.doc for c in choices) and len(choices) < 3:
+                    choices.append(hit)
+            return Decision(CLARIFY, tuple(choices))
+        return Decision(ANSWER, tuple(hits[: self.settings.top_k]))
+
+    def quote(self, hit: Hit, vector: np.ndarray) -> str:
+        """The passage's best sentences for the query, verbatim (the whole passage if short)."""
+        text = hit.passage.text
+        if len(text.split()) <= QUOTE_MAX_WORDS:
+            return text
+        rows = self.index.sentence_rows(hit.position)
+        if not rows:
+            return text
+        sims = self.index.sentence_vectors[rows] @ vector
+        best = int(np.argmax(sims))
+        lo = hi = best
+        words = _words(self.index.sentences[rows[best]].text)
+        while True:
+            options = []
+            if lo > 0:
+                options.append((float(sims[lo - 1]), lo - 1))
+            if hi < len(rows) - 1:
+                options.append((float(sims[hi + 1]), hi + 1))
+            # A lead-in ("... depending on:") always brings the list after it.
+            lead_in = self.index.sentences[rows[hi]].text.rstrip().endswith(":")
+            if not options:
+                break
+            score, pick = max(options)
+            if lead_in and hi < len(rows) - 1:
+                score, pick = float("inf"), hi + 1
+            extra = _words(self.index.sentences[rows[pick]].text)
+            if words + extra > QUOTE_MAX_WORDS or (score < 0.5 * float(sims[best]) and not lead_in):
+                break
+            words += extra
+            lo, hi = min(lo, pick), max(hi, pick)
+        return _join([self.index.sentences[r] for r in rows[lo : hi + 1]])
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _join(sentences: Sequence) -> str:
+    out = ""
+    for i, sentence in enumerate(sentences):
+        if i:
+            out += "\n" if sentence.line != sentences[i - 1].line else " "
+        out += sentence.text
+    return out

@@ -1,0 +1,175 @@
+"""The FAQ service: the one decision path shared by the Rasa actions, the CLI and the evaluation."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from knowledge.config import Settings
+from knowledge.embedding import Embedder, shared_embedder
+from knowledge.index import KnowledgeIndex, load_index
+from knowledge.search import ANSWER, CLARIFY, Hit, Searcher
+from knowledge.sectioning import Passage
+from knowledge.sources import KnowledgeBase, load_knowledge_base
+from knowledge.topics import TopicDetector
+
+PAYLOAD_SCHEMA = "faqbot/1"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The outcome of one question.
+
+    Attributes:
+        kind: ``answer``, ``clarify`` or ``no_answer``.
+        condition: Condition the conversation is about after this question (may be ``None``).
+        hits: For ``answer`` the ranked candidates (the first is the answer); for ``clarify``
+            the choices; for ``no_answer`` the best candidates below the bar.
+        quote: For ``answer``, the verbatim sentences quoted from ``hits[0]``.
+    """
+
+    kind: str
+    condition: Optional[str]
+    hits: Tuple[Hit, ...]
+    quote: Optional[str] = None
+
+    @property
+    def cited(self) -> Tuple[Hit, ...]:
+        """Passages asserted to the patient: the answer, or the choices offered."""
+        if self.kind == ANSWER:
+            return self.hits[:1]
+        if self.kind == CLARIFY:
+            return self.hits
+        return ()
+
+    def payload(self) -> Dict[str, Any]:
+        """Machine-readable data for clients and tests."""
+        return {
+            "schema": PAYLOAD_SCHEMA,
+            "kind": self.kind,
+            "condition": self.condition,
+            "citations": [citation(h.passage, h.score) for h in self.cited],
+            "ranking": [{"id": h.passage.id, "score": round(h.score, 4)} for h in self.hits],
+        }
+
+
+def citation(passage: Passage, score: Optional[float] = None) -> Dict[str, Any]:
+    """A passage as cited in a message payload."""
+    data: Dict[str, Any] = {
+        "id": passage.id,
+        "article": passage.title,
+        "section": passage.section,
+        "citation": passage.citation,
+        "text": passage.text,
+    }
+    if score is not None:
+        data["score"] = round(score, 4)
+    return data
+
+
+class FaqService:
+    """Loads the knowledge base, the index and the model once; answers questions."""
+
+    def __init__(self, settings: Settings, embedder: Optional[Embedder] = None):
+        """Keep settings; nothing is loaded until :meth:`warm_up`."""
+        self.settings = settings
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._ready = False
+        self.kb: Optional[KnowledgeBase] = None
+        self.index: Optional[KnowledgeIndex] = None
+        self.searcher: Optional[Searcher] = None
+        self.topics: Optional[TopicDetector] = None
+
+    def warm_up(self) -> "FaqService":
+        """Load sources, index and model (once; thread-safe).
+
+        Raises:
+            knowledge.index.IndexNotReady: The index is missing or unreadable.
+            knowledge.sources.SourceError: The sources are malformed.
+        """
+        with self._lock:
+            if self._ready:
+                return self
+            self.kb = load_knowledge_base(self.settings.sources_dir)
+            self.topics = TopicDetector.from_knowledge_base(self.kb)
+            self.index = load_index(self.settings.index_dir)
+            self.searcher = Searcher(self.index, self.settings)
+            if self._embedder is None:
+                self._embedder = shared_embedder(
+                    self.settings.model_path, threads=self.settings.torch_threads
+                )
+            self._embedder.warm_up()
+            self._ready = True
+        return self
+
+    def _parts(self) -> Tuple[Embedder, Searcher, TopicDetector, KnowledgeIndex]:
+        if not self._ready:
+            raise RuntimeError("FaqService used before warm_up()")
+        assert self._embedder and self.searcher and self.topics and self.index
+        return self._embedder, self.searcher, self.topics, self.index
+
+    def embed(self, text: str) -> np.ndarray:
+        """The unit vector of one text (CPU-bound: call it off the event loop)."""
+        embedder = self._parts()[0]
+        return embedder.encode([text])[0]
+
+    def ask(
+        self,
+        question: str,
+        condition: Optional[str] = None,
+        vector: Optional[np.ndarray] = None,
+        threshold: Optional[float] = None,
+        mode: str = "hybrid",
+    ) -> Reply:
+        """Answer a question from the articles.
+
+        Args:
+            question: The patient's message.
+            condition: Condition remembered from earlier in the conversation.
+            vector: The question's embedding, if already computed.
+            threshold: Answer bar to use instead of the configured one.
+            mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
+        """
+        _, searcher, topics, _ = self._parts()
+        named = topics.detect(question)
+        topic = named or condition
+        if vector is None:
+            vector = self.embed(question)
+        hits = searcher.rank(question, vector, prefer_condition=topic, mode=mode)
+        decision = searcher.decide(hits, threshold=threshold)
+        if decision.kind == ANSWER:
+            top = decision.hits[0]
+            topic = top.passage.condition if top.passage.condition != "general" else topic
+            return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector))
+        return Reply(decision.kind, topic, decision.hits)
+
+    def passage(self, passage_id: str) -> Optional[Tuple[int, Passage]]:
+        """The index position and passage with this id, if it exists."""
+        index = self._parts()[3]
+        for position, passage in enumerate(index.passages):
+            if passage.id == passage_id:
+                return position, passage
+        return None
+
+    def answer_passage(self, passage_id: str, question: str = "") -> Optional[Reply]:
+        """Answer with a passage the patient chose (a clarify button); ``None`` if unknown."""
+        found = self.passage(passage_id)
+        if found is None:
+            return None
+        position, passage = found
+        _, searcher, _, _ = self._parts()
+        vector = self.embed(question or passage.section)
+        hit = Hit(passage, position, 1.0, 1.0, 0.0, 1.0)
+        condition = passage.condition if passage.condition != "general" else None
+        return Reply(ANSWER, condition, (hit,), searcher.quote(hit, vector))
+
+    def rank_ids(self, question: str, mode: str, vector: Optional[np.ndarray] = None) -> List[str]:
+        """Passage ids ranked by one mode alone (for the baselines)."""
+        _, searcher, _, _ = self._parts()
+        if vector is None:
+            vector = self.embed(question)
+        return [h.passage.id for h in searcher.rank(question, vector, mode=mode)]

@@ -1,0 +1,208 @@
+"""Start and stop the bot: the rasa-sdk action server and the Rasa server, on loopback ports.
+
+Used by ``make run`` (foreground; Ctrl-C stops both), by the evaluation harness, the tests and the
+benchmarks (as a context manager on free ports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Dict, List, Optional, Type
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL_DIR = ROOT / "models"
+START_TIMEOUT = 180.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env() -> Dict[str, str]:
+    """Environment for the bot's processes: quiet TensorFlow, no telemetry, project on the path."""
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _get(url: str, timeout: float = 2.0) -> Optional[bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+            return bytes(response.read())
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def post_json(url: str, body: object, timeout: float = 30.0) -> object:
+    """POST a JSON body and decode the JSON answer."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read() or b"null")
+
+
+class Stack:
+    """The action server and the Rasa server as child processes."""
+
+    def __init__(
+        self,
+        rasa_port: int = 5005,
+        action_port: int = 5055,
+        model: Path = MODEL_DIR,
+        host: str = "127.0.0.1",
+        log_dir: Optional[Path] = None,
+        extra_env: Optional[Dict[str, str]] = None,
+    ):
+        """Configure ports, model and where the processes' logs go (inherited when ``None``)."""
+        self.rasa_port = rasa_port
+        self.action_port = action_port
+        self.model = model
+        self.host = host
+        self.log_dir = log_dir
+        self.env = {**base_env(), **(extra_env or {})}
+        self.env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+        self.procs: Dict[str, subprocess.Popen] = {}
+
+    @property
+    def rest_url(self) -> str:
+        """The REST channel's webhook."""
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    def _spawn(self, name: str, args: List[str]) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        self.procs[name] = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
+    def start_actions(self) -> None:
+        """Start the action server."""
+        self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+                                "--port", str(self.action_port)])
+
+    def start_rasa(self) -> None:
+        """Start the Rasa server with the REST channel."""
+        self._spawn("rasa", [
+            str(BIN / "rasa"), "run", "--model", str(self.model),
+            "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+            "--interface", self.host, "--port", str(self.rasa_port),
+        ])
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Block until both servers answer; raise if one exits or the time runs out."""
+        deadline = time.monotonic() + timeout
+        checks = {
+            "actions": f"http://127.0.0.1:{self.action_port}/health",
+            "rasa": f"http://127.0.0.1:{self.rasa_port}/",
+        }
+        pending = {k: v for k, v in checks.items() if k in self.procs}
+        while pending:
+            for name in list(pending):
+                code = self.procs[name].poll()
+                if code is not None:
+                    raise RuntimeError(f"{name} server exited with code {code} during start-up")
+                if _get(pending[name]) is not None:
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"servers not ready after {timeout:.0f} s: {sorted(pending)}")
+            time.sleep(0.25)
+
+    def warm_up(self) -> None:
+        """One question through the whole bot, so the model is loaded before real traffic."""
+        post_json(self.rest_url, {"sender": "__warmup__", "message": "what are exosomes"}, 120)
+
+    def start(self) -> "Stack":
+        """Start both servers, wait until they answer, and warm the action server up."""
+        self.start_actions()
+        self.start_rasa()
+        try:
+            self.wait_ready()
+            self.warm_up()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, name: Optional[str] = None, timeout: float = 15.0) -> None:
+        """Stop one server (or both): SIGINT, then SIGKILL after ``timeout``."""
+        names = [name] if name else list(self.procs)
+        for key in names:
+            proc = self.procs.get(key)
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+        for key in names:
+            proc = self.procs.pop(key, None)
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``make run``: start both servers in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Run the clinic FAQ bot.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
+    parser.add_argument("--action-port", type=int,
+                        default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
+    args = parser.parse_args(argv)
+    stack = Stack(args.port, args.action_port, host=args.host)
+    print("run: starting the action server and the Rasa server (about 30 s)...", flush=True)
+    try:
+        stack.start()
+        print(f"run: action server  http://127.0.0.1:{args.action_port}/webhook", flush=True)
+        print(f"run: Rasa server    http://{args.host}:{args.port}", flush=True)
+        print(f"run: REST channel   POST http://{args.host}:{args.port}/webhooks/rest/webhook",
+              flush=True)
+        print("run: ready. Press Ctrl-C to stop.", flush=True)
+        while all(p.poll() is None for p in stack.procs.values()):
+            time.sleep(0.5)
+        print("run: a server stopped unexpectedly; stopping the other", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nrun: stopping...", flush=True)
+        return 0
+    finally:
+        stack.stop()
+        print("run: stopped", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
