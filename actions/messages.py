@@ -79,6 +79,7 @@ def unreadable_message() -> Message:
 def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
     """The reply to a request for personal medical advice, with general information if it fits."""
     citations: List[Dict[str, Any]] = []
+    ranking: List[Dict[str, Any]] = general.payload()["ranking"] if general is not None else []
     messages: List[Message] = []
     text = (
         "I can't give advice about your own health, medicines or results: that needs a doctor "
@@ -91,7 +92,7 @@ def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
         {
             "text": text,
             "buttons": [HUMAN_BUTTON],
-            "json_message": payload("medical_advice", citations=citations),
+            "json_message": payload("medical_advice", citations=citations, ranking=ranking),
         }
     )
     return messages

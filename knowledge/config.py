@@ -63,12 +63,16 @@ class Settings:
             choice instead of answering with one.
         condition_boost: Added to the score of passages about the condition under discussion.
         lexical_weight: Weight of the BM25 score in the fused score (the rest is dense).
-        question_weight: Share of the dense score that comes from the questions a passage
-            answers (the rest from the passage text itself).
+        question_weight: Share of the dense score from the best-matching question a passage
+            answers (doc2query).
+        sentence_weight: Share of the dense score from the passage's best-matching sentence
+            (the rest comes from the passage as a whole).
         top_k: Candidates returned by a search.
         torch_threads: Threads used by the embedding model (the machine has 2 cores).
         encode_workers: Worker threads that run query encoding off the event loop.
         clinic_contact: How patients reach the clinic's staff, quoted in handoff replies.
+        max_message_chars: Longer user messages are cut to this many characters (with a note).
+        max_body_bytes: Larger HTTP request bodies are refused with a 400.
     """
 
     sources_dir: Path = PROJECT_ROOT / "knowledge" / "sources"
@@ -76,13 +80,20 @@ class Settings:
     model_path: Optional[Path] = None
     answer_threshold: float = 0.36
     clarify_margin: float = 0.02
-    condition_boost: float = 0.06
+    condition_boost: float = 0.03
     lexical_weight: float = 0.3
-    question_weight: float = 0.5
+    question_weight: float = 0.4
+    sentence_weight: float = 0.3
     top_k: int = 5
     torch_threads: int = 1
     encode_workers: int = 2
     clinic_contact: str = "the clinic's reception desk"
+    max_message_chars: int = 2000
+    max_body_bytes: int = 65536
+
+    def __post_init__(self) -> None:
+        if self.question_weight + self.sentence_weight > 1.0:
+            raise ConfigError("FAQBOT_QUESTION_WEIGHT + FAQBOT_SENTENCE_WEIGHT must not exceed 1")
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -102,8 +113,11 @@ class Settings:
             condition_boost=_float(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
             lexical_weight=_float(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
             question_weight=_float(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),
+            sentence_weight=_float(env, "FAQBOT_SENTENCE_WEIGHT", cls.sentence_weight, 0.0, 1.0),
             top_k=_int(env, "FAQBOT_TOP_K", cls.top_k, 1, 50),
             torch_threads=_int(env, "FAQBOT_TORCH_THREADS", cls.torch_threads, 1, 64),
             encode_workers=_int(env, "FAQBOT_ENCODE_WORKERS", cls.encode_workers, 1, 64),
             clinic_contact=env.get("FAQBOT_CLINIC_CONTACT") or cls.clinic_contact,
+            max_message_chars=_int(env, "FAQBOT_MAX_MESSAGE_CHARS", cls.max_message_chars, 1, 100000),
+            max_body_bytes=_int(env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760),
         )

@@ -60,22 +60,27 @@ class Searcher:
             [index.lexical_text(i) for i in range(len(index.passages))]
         )
         self._owners = index.question_owners
-        self._has_questions = np.zeros(len(index.passages), dtype=bool)
-        self._has_questions[self._owners] = True
+        self._sentence_owners = np.array([s.passage for s in index.sentences], dtype=np.int64)
 
     def dense_scores(self, vector: np.ndarray) -> np.ndarray:
-        """Per passage: its own cosine blended with the best cosine of the questions it answers."""
+        """Per passage: its own cosine, blended with its best question and best sentence.
+
+        The question part (doc2query) matches patients' wording; the sentence part matches a
+        question about one detail of a long passage.
+        """
         n = len(self.index.passages)
         sims, ids = self.index.dense.search(vector.reshape(1, -1).astype(np.float32), n)
         passage = np.zeros(n, dtype=np.float32)
         passage[ids[0]] = sims[0]
-        question = passage.copy()
-        if len(self._owners):
-            best = np.full(n, -1.0, dtype=np.float32)
-            np.maximum.at(best, self._owners, self.index.question_vectors @ vector)
-            question = np.where(self._has_questions, best, passage)
-        share = self.settings.question_weight
-        return (1.0 - share) * passage + share * question
+        question = _best_per_passage(
+            passage, self._owners, self.index.question_vectors, vector
+        )
+        sentence = _best_per_passage(
+            passage, self._sentence_owners, self.index.sentence_vectors, vector
+        )
+        q_share = self.settings.question_weight
+        s_share = self.settings.sentence_weight
+        return (1.0 - q_share - s_share) * passage + q_share * question + s_share * sentence
 
     def rank(
         self,
@@ -166,6 +171,17 @@ class Searcher:
             words += extra
             lo, hi = min(lo, pick), max(hi, pick)
         return _join([self.index.sentences[r] for r in rows[lo : hi + 1]])
+
+
+def _best_per_passage(
+    fallback: np.ndarray, owners: np.ndarray, vectors: np.ndarray, vector: np.ndarray
+) -> np.ndarray:
+    """Best cosine among each passage's rows (questions or sentences); ``fallback`` if none."""
+    if not len(owners):
+        return fallback
+    best = np.full(len(fallback), -np.inf, dtype=np.float32)
+    np.maximum.at(best, owners, vectors @ vector)
+    return np.where(np.isfinite(best), best, fallback).astype(np.float32)
 
 
 def _words(text: str) -> int:

@@ -17,6 +17,7 @@ from knowledge.sources import KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
 
 PAYLOAD_SCHEMA = "faqbot/1"
+MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; longer text adds only noise and cost
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,14 @@ class Reply:
         hits: For ``answer`` the ranked candidates (the first is the answer); for ``clarify``
             the choices; for ``no_answer`` the best candidates below the bar.
         quote: For ``answer``, the verbatim sentences quoted from ``hits[0]``.
+        ranking: The best candidates in rank order, whatever the decision (defaults to ``hits``).
     """
 
     kind: str
     condition: Optional[str]
     hits: Tuple[Hit, ...]
     quote: Optional[str] = None
+    ranking: Tuple[Hit, ...] = ()
 
     @property
     def cited(self) -> Tuple[Hit, ...]:
@@ -52,7 +55,10 @@ class Reply:
             "kind": self.kind,
             "condition": self.condition,
             "citations": [citation(h.passage, h.score) for h in self.cited],
-            "ranking": [{"id": h.passage.id, "score": round(h.score, 4)} for h in self.hits],
+            "ranking": [
+                {"id": h.passage.id, "score": round(h.score, 4)}
+                for h in (self.ranking or self.hits)
+            ],
         }
 
 
@@ -135,17 +141,24 @@ class FaqService:
             mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
         """
         _, searcher, topics, _ = self._parts()
+        question = question[:MAX_QUESTION_CHARS]
         named = topics.detect(question)
         topic = named or condition
+        query = question
+        if named is None and condition is not None:
+            # A follow-up ("and how many sessions?") is read in the context of the condition.
+            query = f"{question} {topics.label(condition)}"
+            vector = None
         if vector is None:
-            vector = self.embed(question)
-        hits = searcher.rank(question, vector, prefer_condition=topic, mode=mode)
+            vector = self.embed(query)
+        hits = searcher.rank(query, vector, prefer_condition=topic, mode=mode)
         decision = searcher.decide(hits, threshold=threshold)
+        ranking = tuple(hits[: self.settings.top_k])
         if decision.kind == ANSWER:
             top = decision.hits[0]
             topic = top.passage.condition if top.passage.condition != "general" else topic
-            return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector))
-        return Reply(decision.kind, topic, decision.hits)
+            return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector), ranking)
+        return Reply(decision.kind, topic, decision.hits, ranking=ranking)
 
     def passage(self, passage_id: str) -> Optional[Tuple[int, Passage]]:
         """The index position and passage with this id, if it exists."""

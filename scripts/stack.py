@@ -184,6 +184,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     stack = Stack(args.port, args.action_port, host=args.host)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on `kill` too
     print("run: starting the action server and the Rasa server (about 30 s)...", flush=True)
     try:
         stack.start()

@@ -1,0 +1,1 @@
+"""The Rasa project: domain, training data, credentials, endpoints and custom channels."""

@@ -1,0 +1,62 @@
+"""Checks shared by the input channels: body size, JSON shape, UTF-8, control characters, length."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_SENDER_CHARS = 128
+
+
+class BadRequest(ValueError):
+    """The request cannot be processed; the message is safe to show to the client."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A validated user message."""
+
+    sender: str
+    text: str
+    metadata: Optional[Dict[str, Any]]
+    truncated: bool
+
+
+def clean_text(text: str, max_chars: int) -> "tuple[str, bool]":
+    """Drop control characters (keeping newlines and tabs) and cut overly long text."""
+    text = _CONTROL.sub("", text)
+    if len(text) > max_chars:
+        return text[:max_chars], True
+    return text, False
+
+
+def parse_rest_body(body: bytes, max_bytes: int, max_chars: int) -> Incoming:
+    """Validate a REST channel body ``{"sender", "message", "metadata"}``.
+
+    Raises:
+        BadRequest: Too large, not UTF-8, not a JSON object, or fields of the wrong type.
+    """
+    if len(body) > max_bytes:
+        raise BadRequest(f"request body is larger than {max_bytes} bytes")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadRequest("request body is not valid UTF-8") from exc
+    except ValueError as exc:
+        raise BadRequest("request body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest('request body must be a JSON object: {"sender": ..., "message": ...}')
+    message = data.get("message")
+    if not isinstance(message, str):
+        raise BadRequest("'message' is required and must be a string")
+    sender = data.get("sender", "default")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        raise BadRequest(f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} chars")
+    metadata = data.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest("'metadata' must be a JSON object")
+    text, truncated = clean_text(message, max_chars)
+    return Incoming(_CONTROL.sub("", sender), text, metadata, truncated)

@@ -1,0 +1,92 @@
+"""Case files, key matching and metrics of the evaluation harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.evaluation import Case, CaseError, Outcome, load_cases, normalise, summarise
+
+
+def test_normalise_folds_quotes_dashes_space_and_case() -> None:
+    assert normalise("It’s  “Safe” — 30–50%\n OK") == "it's \"safe\" - 30-50% ok"
+    assert normalise("ﬁne") == "fine"  # NFKC
+
+
+def test_hit_rank_finds_the_first_passage_with_a_key() -> None:
+    case = Case("q", "answer", ("three to five treatments",))
+    outcome = Outcome(case, ["answer"], ["no", "others may need three  to five treatments", "x"])
+    assert outcome.hit_rank() == 2
+    assert Outcome(case, ["answer"], ["no"]).hit_rank() is None
+
+
+def test_summary_metrics() -> None:
+    answer = Case("a", "answer", ("key",))
+    outcomes = [
+        Outcome(answer, ["answer"], ["key"]),
+        Outcome(answer, ["answer"], ["x", "y", "key"]),
+        Outcome(answer, ["no_answer"], ["x"]),
+        Outcome(Case("o", "out_of_scope"), ["no_answer"]),
+        Outcome(Case("o2", "out_of_scope"), ["answer"]),
+        Outcome(Case("m", "medical_advice"), ["medical_advice"]),
+        Outcome(Case("e", "emergency"), ["medical_advice"]),
+        Outcome(Case("h", "human"), ["handoff"]),
+        Outcome(Case("c", "chitchat"), ["chitchat"]),
+    ]
+    summary = summarise(outcomes, {"bm25": [1, None, None], "dense": [2, 1, None]})
+    assert summary["answer"] == {
+        "n": 3, "hit@1": 0.3333, "hit@3": 0.6667, "mrr": 0.4444, "answered": 0.6667
+    }
+    assert summary["out_of_scope"] == {"n": 2, "accuracy": 0.5}
+    assert summary["medical_advice"] == {"n": 1, "recall": 1.0, "precision": 0.5}
+    assert summary["emergency"] == {"n": 1, "recall": 0.0, "precision": 0.0}
+    assert summary["human"] == {"n": 1, "recall": 1.0}
+    assert summary["chitchat"] == {"n": 1, "accuracy": 1.0}
+    assert summary["baselines"] == {"bm25": {"hit@1": 0.3333}, "dense": {"hit@1": 0.3333}}
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("cases: [", "cannot read"),
+        ("- just a list", "'cases' list"),
+        ("cases:\n- {text: hi, expect: maybe}", "expect='maybe'"),
+        ("cases:\n- {text: hi, expect: answer}", "needs 'keys'"),
+        ("cases:\n- {expect: chitchat}", "'text' string"),
+    ],
+)
+def test_malformed_case_files_are_rejected(tmp_path: Path, content: str, error: str) -> None:
+    path = tmp_path / "cases.yml"
+    path.write_text(content)
+    with pytest.raises(CaseError, match=error):
+        load_cases(path)
+
+
+def test_dev_set_is_large_varied_and_valid() -> None:
+    cases = load_cases(Path("tests/eval/dev.yml"))
+    kinds = [c.expect for c in cases]
+    assert len(cases) >= 120
+    assert set(kinds) == {"answer", "medical_advice", "emergency", "human", "out_of_scope",
+                          "chitchat"}
+    assert kinds.count("emergency") >= 40 and kinds.count("medical_advice") >= 60
+    assert len({c.text.lower() for c in cases}) == len(cases)
+
+
+def test_dev_answer_keys_are_in_the_articles(service) -> None:  # type: ignore[no-untyped-def]
+    texts = [normalise(p.text) for p in service.index.passages]
+    for case in load_cases(Path("tests/eval/dev.yml")):
+        if case.expect == "answer":
+            assert any(normalise(k) in t for k in case.keys for t in texts), case.text
+
+
+def test_safety_cases_are_kept_out_of_the_training_data() -> None:
+    import yaml
+
+    training = set()
+    for path in Path("bot/data/nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text())["nlu"]:
+            training |= {ln.strip()[2:].strip().lower() for ln in block["examples"].splitlines()}
+    for case in load_cases(Path("tests/eval/dev.yml")):
+        if case.expect != "chitchat":
+            assert case.text.lower() not in training, case.text
