@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -17,12 +17,12 @@ from knowledge.config import Settings
 class ActionMedicalAdvice(Action):
     """Says plainly that it cannot advise on an individual case; adds general information."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_medical_advice"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Reply to a personal medical-advice request."""
         text = tracker.latest_message.get("text") or ""
@@ -40,12 +40,12 @@ class ActionMedicalAdvice(Action):
 class ActionRequestHuman(Action):
     """Tells the patient how to reach the clinic's staff."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name used in the domain."""
         return "action_request_human"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Reply to a request for a person."""
         contact = Settings.from_env().clinic_contact

@@ -42,8 +42,10 @@ def answer_message(reply: Reply) -> Message:
         return {"text": text, "json_message": reply.payload()}
     if reply.kind == CLARIFY:
         buttons = [
-            {"title": button_title(h.passage.condition, h.passage.section),
-             "payload": "/ask_question" + json.dumps({"passage_id": h.passage.id})}
+            {
+                "title": button_title(h.passage.condition, h.passage.section),
+                "payload": "/ask_question" + json.dumps({"passage_id": h.passage.id}),
+            }
             for h in reply.hits
         ]
         return {
@@ -87,7 +89,9 @@ def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
     )
     if general is not None and general.kind == ANSWER:
         citations = general.payload()["citations"]
-        text += "\n" + quote_block(general, "General information from our articles (not advice for you):")
+        text += "\n" + quote_block(
+            general, "General information from our articles (not advice for you):"
+        )
     messages.append(
         {
             "text": text,

@@ -1,8 +1,8 @@
 """Command line for staff and scripts: build the index, check it, ask a question.
 
-    python -m knowledge index [--if-stale]     build (or rebuild only when stale)
-    python -m knowledge status                 exit 0 when the index is fresh, 1 when stale
-    python -m knowledge ask "question" [--json] [--condition foot_ulcers]
+python -m knowledge index [--if-stale]     build (or rebuild only when stale)
+python -m knowledge status                 exit 0 when the index is fresh, 1 when stale
+python -m knowledge ask "question" [--json] [--condition foot_ulcers]
 """
 
 from __future__ import annotations

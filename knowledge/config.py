@@ -118,6 +118,8 @@ class Settings:
             torch_threads=_int(env, "FAQBOT_TORCH_THREADS", cls.torch_threads, 1, 64),
             encode_workers=_int(env, "FAQBOT_ENCODE_WORKERS", cls.encode_workers, 1, 64),
             clinic_contact=env.get("FAQBOT_CLINIC_CONTACT") or cls.clinic_contact,
-            max_message_chars=_int(env, "FAQBOT_MAX_MESSAGE_CHARS", cls.max_message_chars, 1, 100000),
+            max_message_chars=_int(
+                env, "FAQBOT_MAX_MESSAGE_CHARS", cls.max_message_chars, 1, 100000
+            ),
             max_body_bytes=_int(env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760),
         )

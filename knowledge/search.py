@@ -56,9 +56,7 @@ class Searcher:
         """Build the lexical index over the same passages as the dense one."""
         self.index = index
         self.settings = settings
-        self.lexical = LexicalIndex(
-            [index.lexical_text(i) for i in range(len(index.passages))]
-        )
+        self.lexical = LexicalIndex([index.lexical_text(i) for i in range(len(index.passages))])
         self._owners = index.question_owners
         self._sentence_owners = np.array([s.passage for s in index.sentences], dtype=np.int64)
 
@@ -72,9 +70,7 @@ class Searcher:
         sims, ids = self.index.dense.search(vector.reshape(1, -1).astype(np.float32), n)
         passage = np.zeros(n, dtype=np.float32)
         passage[ids[0]] = sims[0]
-        question = _best_per_passage(
-            passage, self._owners, self.index.question_vectors, vector
-        )
+        question = _best_per_passage(passage, self._owners, self.index.question_vectors, vector)
         sentence = _best_per_passage(
             passage, self._sentence_owners, self.index.sentence_vectors, vector
         )
@@ -113,8 +109,14 @@ class Searcher:
         for i, passage in enumerate(self.index.passages):
             boost = self.settings.condition_boost if passage.condition == prefer_condition else 0.0
             hits.append(
-                Hit(passage, i, float(fused[i]), float(dense[i]), float(lexical[i]),
-                    float(fused[i]) + boost)
+                Hit(
+                    passage,
+                    i,
+                    float(fused[i]),
+                    float(dense[i]),
+                    float(lexical[i]),
+                    float(fused[i]) + boost,
+                )
             )
         hits.sort(key=lambda h: (-h.rank_score, h.position))
         return hits

@@ -115,7 +115,8 @@ class FaqService:
     def _parts(self) -> Tuple[Embedder, Searcher, TopicDetector, KnowledgeIndex]:
         if not self._ready:
             raise RuntimeError("FaqService used before warm_up()")
-        assert self._embedder and self.searcher and self.topics and self.index
+        if not (self._embedder and self.searcher and self.topics and self.index):
+            raise RuntimeError("FaqService is only partly loaded")
         return self._embedder, self.searcher, self.topics, self.index
 
     def embed(self, text: str) -> np.ndarray:
@@ -159,6 +160,10 @@ class FaqService:
             topic = top.passage.condition if top.passage.condition != "general" else topic
             return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector), ranking)
         return Reply(decision.kind, topic, decision.hits, ranking=ranking)
+
+    def passage_texts(self) -> Dict[str, str]:
+        """Text of every passage, by id."""
+        return {p.id: p.text for p in self._parts()[3].passages}
 
     def passage(self, passage_id: str) -> Optional[Tuple[int, Passage]]:
         """The index position and passage with this id, if it exists."""

@@ -1,0 +1,1 @@
+"""Project scripts: running the bot, evaluating it."""

@@ -43,7 +43,7 @@ def outcome_of(case: Case, messages: Sequence[Dict[str, Any]], texts: Dict[str, 
 
 def baseline_ranks(service: FaqService, cases: Sequence[Case], mode: str) -> List[Optional[int]]:
     """Hit rank of each answer case when ranking by one retriever alone."""
-    texts = {p.id: p.text for p in service.index.passages} if service.index else {}
+    texts = service.passage_texts()
     ranks = []
     for case in cases:
         ids = service.rank_ids(case.text, mode)[: service.settings.top_k]
@@ -75,8 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
     service = FaqService(Settings.from_env()).warm_up()
-    assert service.index is not None
-    texts = {p.id: p.text for p in service.index.passages}
+    texts = service.passage_texts()
     print(f"eval: {len(cases)} cases from {args.cases}; starting the bot...", flush=True)
     outcomes: List[Outcome] = []
     with Stack(free_port(), free_port(), log_dir=ROOT / "var" / "logs" / "eval") as stack:

@@ -94,22 +94,48 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         self.procs[name] = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
 
     def start_actions(self) -> None:
         """Start the action server."""
-        self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                "--port", str(self.action_port)])
+        self._spawn(
+            "actions",
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ],
+        )
 
     def start_rasa(self) -> None:
         """Start the Rasa server with the REST channel."""
-        self._spawn("rasa", [
-            str(BIN / "rasa"), "run", "--model", str(self.model),
-            "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
-            "--interface", self.host, "--port", str(self.rasa_port),
-        ])
+        self._spawn(
+            "rasa",
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+                "--interface",
+                self.host,
+                "--port",
+                str(self.rasa_port),
+            ],
+        )
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until both servers answer; raise if one exits or the time runs out."""
@@ -179,8 +205,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """``make run``: start both servers in the foreground until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run the clinic FAQ bot.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
-    parser.add_argument("--action-port", type=int,
-                        default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     stack = Stack(args.port, args.action_port, host=args.host)
@@ -190,8 +215,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         stack.start()
         print(f"run: action server  http://127.0.0.1:{args.action_port}/webhook", flush=True)
         print(f"run: Rasa server    http://{args.host}:{args.port}", flush=True)
-        print(f"run: REST channel   POST http://{args.host}:{args.port}/webhooks/rest/webhook",
-              flush=True)
+        print(
+            f"run: REST channel   POST http://{args.host}:{args.port}/webhooks/rest/webhook",
+            flush=True,
+        )
         print("run: ready. Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(0.5)

@@ -48,7 +48,9 @@ def run(action: Any, t: Tracker) -> tuple:
 
 
 def test_answer_quotes_and_cites_and_remembers_the_condition() -> None:
-    messages, events = run(ActionAnswerQuestion(), tracker("how many sessions are needed for an ulcer"))
+    messages, events = run(
+        ActionAnswerQuestion(), tracker("how many sessions are needed for an ulcer")
+    )
     assert len(messages) == 1
     message = messages[0]
     custom = message["custom"]
@@ -130,7 +132,9 @@ def test_clarify_offers_buttons_with_payloads(service: FaqService) -> None:
     message = answer_message(choice)
     assert message["json_message"]["kind"] == "clarify"
     payloads = [b["payload"] for b in message["buttons"]]
-    assert json.loads(payloads[0][len("/ask_question") :]) == {"passage_id": reply.hits[0].passage.id}
+    assert json.loads(payloads[0][len("/ask_question") :]) == {
+        "passage_id": reply.hits[0].passage.id
+    }
     assert all(len(b["title"]) <= 60 for b in message["buttons"])
 
 

@@ -10,7 +10,7 @@ from knowledge.evaluation import Case, CaseError, Outcome, load_cases, normalise
 
 
 def test_normalise_folds_quotes_dashes_space_and_case() -> None:
-    assert normalise("It’s  “Safe” — 30–50%\n OK") == "it's \"safe\" - 30-50% ok"
+    assert normalise("It’s  “Safe” — 30–50%\n OK") == 'it\'s "safe" - 30-50% ok'
     assert normalise("ﬁne") == "fine"  # NFKC
 
 
@@ -36,7 +36,11 @@ def test_summary_metrics() -> None:
     ]
     summary = summarise(outcomes, {"bm25": [1, None, None], "dense": [2, 1, None]})
     assert summary["answer"] == {
-        "n": 3, "hit@1": 0.3333, "hit@3": 0.6667, "mrr": 0.4444, "answered": 0.6667
+        "n": 3,
+        "hit@1": 0.3333,
+        "hit@3": 0.6667,
+        "mrr": 0.4444,
+        "answered": 0.6667,
     }
     assert summary["out_of_scope"] == {"n": 2, "accuracy": 0.5}
     assert summary["medical_advice"] == {"n": 1, "recall": 1.0, "precision": 0.5}
@@ -67,8 +71,14 @@ def test_dev_set_is_large_varied_and_valid() -> None:
     cases = load_cases(Path("tests/eval/dev.yml"))
     kinds = [c.expect for c in cases]
     assert len(cases) >= 120
-    assert set(kinds) == {"answer", "medical_advice", "emergency", "human", "out_of_scope",
-                          "chitchat"}
+    assert set(kinds) == {
+        "answer",
+        "medical_advice",
+        "emergency",
+        "human",
+        "out_of_scope",
+        "chitchat",
+    }
     assert kinds.count("emergency") >= 40 and kinds.count("medical_advice") >= 60
     assert len({c.text.lower() for c in cases}) == len(cases)
 

@@ -72,11 +72,15 @@ def test_settings_defaults_and_overrides() -> None:
     assert default.answer_threshold == Settings.answer_threshold
     assert default.index_dir.name == "index"
     custom = Settings.from_env(
-        {"FAQBOT_ANSWER_THRESHOLD": "0.5", "FAQBOT_TOP_K": "3", "FAQBOT_INDEX_DIR": "/tmp/x"}
+        {
+            "FAQBOT_ANSWER_THRESHOLD": "0.5",
+            "FAQBOT_TOP_K": "3",
+            "FAQBOT_INDEX_DIR": "/srv/faq-index",
+        }
     )
     assert custom.answer_threshold == 0.5
     assert custom.top_k == 3
-    assert custom.index_dir == Path("/tmp/x")
+    assert custom.index_dir == Path("/srv/faq-index")
 
 
 @pytest.mark.parametrize(

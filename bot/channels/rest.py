@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -40,7 +40,7 @@ class RestInput(RasaRestInput):
         self.max_chars = max_chars or settings.max_message_chars
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "RestInput":
         """Build from ``credentials.yml`` (optional ``max_body_bytes`` and ``max_chars``)."""
         credentials = credentials or {}
         return cls(credentials.get("max_body_bytes"), credentials.get("max_chars"))
@@ -48,7 +48,9 @@ class RestInput(RasaRestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """``GET /`` health and ``POST /webhook`` for messages."""
         module = inspect.getmodule(self)
-        hook = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
+        hook = Blueprint(
+            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
+        )
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -64,13 +66,20 @@ class RestInput(RasaRestInput):
             notes: List[Dict[str, Any]] = []
             if incoming.truncated:
                 notes.append(
-                    {"recipient_id": incoming.sender,
-                     "text": TRUNCATED_NOTE.format(n=f"{self.max_chars:,}")}
+                    {
+                        "recipient_id": incoming.sender,
+                        "text": TRUNCATED_NOTE.format(n=f"{self.max_chars:,}"),
+                    }
                 )
             try:
                 await on_new_message(
-                    UserMessage(incoming.text, collector, incoming.sender,
-                                input_channel=self.name(), metadata=incoming.metadata)
+                    UserMessage(
+                        incoming.text,
+                        collector,
+                        incoming.sender,
+                        input_channel=self.name(),
+                        metadata=incoming.metadata,
+                    )
                 )
             except Exception:  # noqa: BLE001 - the patient gets a reply, the log gets the type
                 logger.exception("rest channel: message processing failed")

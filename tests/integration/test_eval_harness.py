@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_eval(cases: Path) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "scripts.evaluate", str(cases)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
     )
     last = done.stdout.strip().splitlines()[-1]
     return dict(json.loads(last))
@@ -37,8 +41,15 @@ def test_harness_reports_every_metric(tmp_path: Path) -> None:
         '- {text: "hello there", expect: chitchat}\n'
     )
     metrics = run_eval(cases)
-    assert set(metrics) == {"answer", "out_of_scope", "medical_advice", "emergency", "human",
-                            "chitchat", "baselines"}
+    assert set(metrics) == {
+        "answer",
+        "out_of_scope",
+        "medical_advice",
+        "emergency",
+        "human",
+        "chitchat",
+        "baselines",
+    }
     assert metrics["answer"]["n"] == 1 and metrics["answer"]["hit@1"] == 1.0
     assert metrics["out_of_scope"]["accuracy"] == 1.0
     assert metrics["chitchat"]["accuracy"] == 1.0
