@@ -68,3 +68,11 @@ def test_fusion_beats_both_baselines(dev_metrics: dict) -> None:
     hit1 = dev_metrics["answer"]["hit@1"]
     assert hit1 > dev_metrics["baselines"]["bm25"]["hit@1"]
     assert hit1 > dev_metrics["baselines"]["dense"]["hit@1"]
+
+
+def test_dev_set_safety_bars(dev_metrics: dict) -> None:
+    emergency = dev_metrics["emergency"]
+    assert emergency["n"] >= 40
+    assert emergency["recall"] == 1.0, emergency
+    assert emergency["precision"] >= 0.9, emergency
+    assert dev_metrics["medical_advice"]["precision"] >= 0.85

@@ -1,0 +1,89 @@
+"""Rasa NLU component: the red-flag screen runs after the intent classifier on every message.
+
+It lives on the Rasa side (not the action server), so an emergency is answered by the domain
+response ``utter_emergency`` even when the action server is down. The bot escalates when either
+the learned intent or the screen fires: the screen can raise a message to ``emergency`` or
+``medical_advice``, never lower it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from knowledge.triage import DEFAULT_PATTERNS, EMERGENCY, MEDICAL_ADVICE, RedFlagScreen
+
+EMERGENCY_TYPE = "emergency_type"
+# Intents the screen leaves alone when it sees a medical-advice pattern: they already escalate.
+ESCALATING = {EMERGENCY, MEDICAL_ADVICE, "request_human"}
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetyScreen(GraphComponent):
+    """Raises the intent to ``emergency`` or ``medical_advice`` when a red-flag pattern matches."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """``patterns``: the red-flag YAML file (default: knowledge/safety/red_flags.yml)."""
+        return {"patterns": None}
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        """Load and compile the patterns (fails the training run on a bad pattern)."""
+        self.screen = RedFlagScreen.from_file(config.get("patterns") or DEFAULT_PATTERNS)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyScreen":
+        """Create the component (nothing to train)."""
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training data passes through unchanged."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Screen each message and raise its intent when a red flag matches."""
+        for message in messages:
+            self._screen(message)
+        return messages
+
+    def _screen(self, message: Message) -> None:
+        flag = self.screen.screen(message.get(TEXT) or "")
+        if flag is None:
+            return
+        current: Optional[Dict[str, Any]] = message.get(INTENT)
+        name = (current or {}).get("name")
+        if flag.level == MEDICAL_ADVICE and name in ESCALATING:
+            return
+        if flag.level == EMERGENCY and flag.crisis:
+            entities = list(message.get(ENTITIES) or [])
+            entities.append(
+                {
+                    "entity": EMERGENCY_TYPE,
+                    "value": "self_harm",
+                    "start": 0,
+                    "end": 0,
+                    "extractor": type(self).__name__,
+                }
+            )
+            message.set(ENTITIES, entities, add_to_output=True)
+        if name == flag.level:
+            return
+        raised = {"name": flag.level, "confidence": 1.0}
+        ranking = [raised] + [
+            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != flag.level
+        ]
+        message.set(INTENT, raised, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

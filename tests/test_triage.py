@@ -1,0 +1,79 @@
+"""The red-flag screen (patterns kept as data in knowledge/safety/red_flags.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, PatternError, RedFlagScreen
+
+
+@pytest.fixture(scope="module")
+def screen() -> RedFlagScreen:
+    return RedFlagScreen.from_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("my dad has bad chest pain", "chest_pain"),
+        ("CHEST PIAN since an hour", "chest_pain"),
+        ("her face is drooping and speech slurred", "stroke"),
+        ("glucose 32 and sweating", "severe_hypoglycaemia"),
+        ("sugar reading 650!!", "severe_hyperglycaemia_dka"),
+        ("there are red streaks up from the wound", "spreading_infection_gangrene"),
+        ("it is bleeding heavily", "heavy_bleeding"),
+        ("i cant breth", "anaphylaxis"),
+        ("she is unresponsive", "not_breathing_unconscious"),
+        ("i want to end my life", "self_harm"),
+    ],
+)
+def test_emergencies_are_flagged(screen: RedFlagScreen, text: str, rule: str) -> None:
+    flag = screen.screen(text)
+    assert flag is not None and flag.level == EMERGENCY and flag.rule == rule
+    assert flag.crisis == (rule == "self_harm")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should i stop my metformin before the injection",
+        "my hba1c is 9.2, can I have it",
+        "am i eligible for exosome therapy",
+        "my ulcer looks yellow and smells, what should I do about it",
+        "i am pregnant, is this ok",
+    ],
+)
+def test_personal_advice_is_flagged(screen: RedFlagScreen, text: str) -> None:
+    flag = screen.screen(text)
+    assert flag is not None and flag.level == MEDICAL_ADVICE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many sessions are needed",
+        "what are the side effects of exosome therapy",
+        "how does exosome therapy help diabetic kidney disease",
+        "is exosome therapy safe",
+        "hello",
+    ],
+)
+def test_general_questions_are_not_flagged(screen: RedFlagScreen, text: str) -> None:
+    assert screen.screen(text) is None
+
+
+def test_emergency_wins_over_advice(screen: RedFlagScreen) -> None:
+    flag = screen.screen("should I take my insulin? my chest really hurts right now")
+    assert flag is not None and flag.level == EMERGENCY
+
+
+def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "flags.yml"
+    bad.write_text("emergency:\n  broken: ['(unclosed']\n")
+    with pytest.raises(PatternError, match="broken"):
+        RedFlagScreen.from_file(bad)
+    bad.write_text("urgent:\n  x: ['a']\n")
+    with pytest.raises(PatternError, match="unknown levels"):
+        RedFlagScreen.from_file(bad)
