@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, Optional, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,27 +17,20 @@ class ConfigError(ValueError):
     """A configuration variable has a value that cannot be used."""
 
 
-def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: N, lo: N, hi: N) -> N:
+    """Read a number of the default's type, checked against ``[lo, hi]``."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    kind = type(default)
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {noun}, got {raw!r}") from exc
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
@@ -108,18 +101,22 @@ class Settings:
             sources_dir=_path(env, "FAQBOT_SOURCES_DIR", cls.sources_dir),
             index_dir=_path(env, "FAQBOT_INDEX_DIR", cls.index_dir),
             model_path=Path(model_raw) if model_raw else None,
-            answer_threshold=_float(env, "FAQBOT_ANSWER_THRESHOLD", cls.answer_threshold, 0.0, 1.0),
-            clarify_margin=_float(env, "FAQBOT_CLARIFY_MARGIN", cls.clarify_margin, 0.0, 1.0),
-            condition_boost=_float(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
-            lexical_weight=_float(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
-            question_weight=_float(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),
-            sentence_weight=_float(env, "FAQBOT_SENTENCE_WEIGHT", cls.sentence_weight, 0.0, 1.0),
-            top_k=_int(env, "FAQBOT_TOP_K", cls.top_k, 1, 50),
-            torch_threads=_int(env, "FAQBOT_TORCH_THREADS", cls.torch_threads, 1, 64),
-            encode_workers=_int(env, "FAQBOT_ENCODE_WORKERS", cls.encode_workers, 1, 64),
+            answer_threshold=_number(
+                env, "FAQBOT_ANSWER_THRESHOLD", cls.answer_threshold, 0.0, 1.0
+            ),
+            clarify_margin=_number(env, "FAQBOT_CLARIFY_MARGIN", cls.clarify_margin, 0.0, 1.0),
+            condition_boost=_number(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
+            lexical_weight=_number(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
+            question_weight=_number(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),
+            sentence_weight=_number(env, "FAQBOT_SENTENCE_WEIGHT", cls.sentence_weight, 0.0, 1.0),
+            top_k=_number(env, "FAQBOT_TOP_K", cls.top_k, 1, 50),
+            torch_threads=_number(env, "FAQBOT_TORCH_THREADS", cls.torch_threads, 1, 64),
+            encode_workers=_number(env, "FAQBOT_ENCODE_WORKERS", cls.encode_workers, 1, 64),
             clinic_contact=env.get("FAQBOT_CLINIC_CONTACT") or cls.clinic_contact,
-            max_message_chars=_int(
+            max_message_chars=_number(
                 env, "FAQBOT_MAX_MESSAGE_CHARS", cls.max_message_chars, 1, 100000
             ),
-            max_body_bytes=_int(env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760),
+            max_body_bytes=_number(
+                env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760
+            ),
         )
