@@ -80,15 +80,15 @@ def unreadable_message() -> Message:
 
 def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
     """The reply to a request for personal medical advice, with general information if it fits."""
+    data = general.payload() if general is not None else {"citations": [], "ranking": []}
     citations: List[Dict[str, Any]] = []
-    ranking: List[Dict[str, Any]] = general.payload()["ranking"] if general is not None else []
     messages: List[Message] = []
     text = (
         "I can't give advice about your own health, medicines or results: that needs a doctor "
         "who knows your situation. Please talk to the clinic's medical staff or your own doctor."
     )
     if general is not None and general.kind == ANSWER:
-        citations = general.payload()["citations"]
+        citations = data["citations"]
         text += "\n" + quote_block(
             general, "General information from our articles (not advice for you):"
         )
@@ -96,7 +96,7 @@ def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
         {
             "text": text,
             "buttons": [HUMAN_BUTTON],
-            "json_message": payload("medical_advice", citations=citations, ranking=ranking),
+            "json_message": payload("medical_advice", citations=citations, ranking=data["ranking"]),
         }
     )
     return messages

@@ -70,6 +70,18 @@ class Outcome:
     kinds: List[str]
     ranked_texts: List[str] = field(default_factory=list)
 
+    def correct(self) -> bool:
+        """Whether the bot handled the case.
+
+        An answer case needs a key in the top passage, an out-of-scope case no asserted answer,
+        any other case the expected decision kind.
+        """
+        if self.case.expect == "answer":
+            return self.hit_rank() == 1
+        if self.case.expect == "out_of_scope":
+            return "answer" not in self.kinds
+        return KIND_FOR_EXPECT[self.case.expect] in self.kinds
+
     def hit_rank(self) -> Optional[int]:
         """1-based rank of the first passage containing a key, or ``None``."""
         keys = [normalise(k) for k in self.case.keys]
@@ -153,14 +165,14 @@ def summarise(
         },
         "out_of_scope": {
             "n": len(oos),
-            "accuracy": _ratio(sum(1 for o in oos if "answer" not in o.kinds), len(oos)),
+            "accuracy": _ratio(sum(1 for o in oos if o.correct()), len(oos)),
         },
         "medical_advice": _detection(outcomes, "medical_advice"),
         "emergency": _detection(outcomes, "emergency"),
         "human": {"n": human["n"], "recall": human["recall"]},
         "chitchat": {
             "n": len(chit),
-            "accuracy": _ratio(sum(1 for o in chit if "chitchat" in o.kinds), len(chit)),
+            "accuracy": _ratio(sum(1 for o in chit if o.correct()), len(chit)),
         },
         "baselines": {
             name: {"hit@1": _ratio(sum(1 for r in rs if r == 1), len(rs))}

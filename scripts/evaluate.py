@@ -91,25 +91,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     summary = summarise(outcomes, baselines)
     if args.show_misses:
         for outcome in outcomes:
-            wrong = (
-                outcome.hit_rank() != 1
-                if outcome.case.expect == "answer"
-                else ("answer" in outcome.kinds)
-                if outcome.case.expect == "out_of_scope"
-                else summary_kind(outcome.case.expect) not in outcome.kinds
-            )
-            if wrong:
+            if not outcome.correct():
                 print(f"  miss [{outcome.case.expect}] {outcome.case.text!r} -> {outcome.kinds}")
     print(_table(summary))
     print(json.dumps(summary), flush=True)
     return 0
-
-
-def summary_kind(expect: str) -> str:
-    """The payload kind that counts as handling a case of this ``expect``."""
-    from knowledge.evaluation import KIND_FOR_EXPECT
-
-    return KIND_FOR_EXPECT.get(expect, expect)
 
 
 if __name__ == "__main__":

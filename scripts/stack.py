@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Dict, List, Optional, Type
+from typing import IO, Dict, List, Optional, Type
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -82,6 +82,7 @@ class Stack:
         self.env = {**base_env(), **(extra_env or {})}
         self.env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
         self.procs: Dict[str, subprocess.Popen] = {}
+        self._logs: Dict[str, IO[bytes]] = {}
 
     @property
     def rest_url(self) -> str:
@@ -92,7 +93,8 @@ class Stack:
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed in stop())
+            self._logs[name] = out
         self.procs[name] = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -188,6 +190,9 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            log = self._logs.pop(key, None)
+            if log is not None:
+                log.close()
 
     def __enter__(self) -> "Stack":
         return self.start()
