@@ -43,8 +43,8 @@ validate: install ## rasa data validate
 	@$(RASA) data validate --config $(CONFIG) --domain $(DOMAIN) --data $(DATA) --fail-on-warnings
 
 lint: install ## ruff and mypy
-	@$(VENV)/bin/ruff check knowledge actions scripts tests bot
-	@$(VENV)/bin/ruff format --check knowledge actions scripts tests bot
+	@$(VENV)/bin/ruff check knowledge actions handoffs scripts tests bot
+	@$(VENV)/bin/ruff format --check knowledge actions handoffs scripts tests bot
 	@$(VENV)/bin/mypy
 
 test: prepare validate lint ## the whole test suite (sets everything up first)

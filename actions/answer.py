@@ -11,10 +11,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.messages import answer_message, unreadable_message
+from actions.messages import answer_message, unreadable_message, with_disclaimer
+from knowledge.config import Settings
+from knowledge.search import ANSWER, CLARIFY
 
 logger = logging.getLogger(__name__)
 CONDITION_SLOT = "condition"
+DISCLAIMER_SLOT = "disclaimer_shown"
 PASSAGE_ENTITY = "passage_id"
 OUT_OF_SCOPE_CONFIDENCE = 0.6  # NLU this sure a message is out of scope raises the answer bar
 OUT_OF_SCOPE_BAR_RAISE = 0.08
@@ -27,6 +30,11 @@ def chosen_passage(tracker: Tracker) -> Optional[str]:
         if entity.get("entity") == PASSAGE_ENTITY and isinstance(entity.get("value"), str):
             return str(entity["value"])
     return None
+
+
+def disclaimer_events(settings: Settings) -> List[EventType]:
+    """Remember that the disclaimer was said (nothing to remember when it is switched off)."""
+    return [SlotSet(DISCLAIMER_SLOT, True)] if settings.disclaimer else []
 
 
 def has_words(text: str) -> bool:
@@ -67,7 +75,13 @@ class ActionAnswerQuestion(Action):
                 threshold = service.settings.answer_threshold + OUT_OF_SCOPE_BAR_RAISE
             condition = tracker.get_slot(CONDITION_SLOT)
             reply = await runtime.call(service.ask, text, condition, None, threshold)
-        dispatcher.utter_message(**answer_message(reply))
+        message = answer_message(reply)
+        events: List[EventType] = []
+        if reply.kind in (ANSWER, CLARIFY) and not tracker.get_slot(DISCLAIMER_SLOT):
+            settings = Settings.from_env()
+            message = with_disclaimer(message, settings.disclaimer)
+            events += disclaimer_events(settings)
+        dispatcher.utter_message(**message)
         if reply.condition != tracker.get_slot(CONDITION_SLOT):
-            return [SlotSet(CONDITION_SLOT, reply.condition)]
-        return []
+            events.append(SlotSet(CONDITION_SLOT, reply.condition))
+        return events

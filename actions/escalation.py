@@ -1,21 +1,66 @@
-"""Escalation actions: personal medical advice and requests for a person."""
+"""Escalation actions: emergencies, personal medical advice and requests for a person.
+
+Each one saves a handoff for staff (``actions.staff``), tells the patient the reference number and
+what happens next, and sets ``contact_wanted`` when staff have no way yet to reach the patient, so
+that the rules ask for a phone number or e-mail address.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.answer import CONDITION_SLOT, has_words
-from actions.messages import medical_advice_messages, payload
+from actions import runtime, staff
+from actions.answer import CONDITION_SLOT, DISCLAIMER_SLOT, disclaimer_events, has_words
+from actions.messages import handoff_text, medical_advice_messages, payload, with_disclaimer
+from handoffs.records import Handoff
 from knowledge.config import Settings
+
+REFERENCE_SLOT = "handoff_reference"
+CONTACT_WANTED_SLOT = "contact_wanted"
+
+
+def handoff_events(handoff: Optional[Handoff]) -> List[EventType]:
+    """Remember the reference; ask for contact details only when staff cannot reach the patient."""
+    if handoff is None:
+        return [SlotSet(CONTACT_WANTED_SLOT, False)]
+    return [
+        SlotSet(REFERENCE_SLOT, handoff.reference),
+        SlotSet(CONTACT_WANTED_SLOT, handoff.contact is None),
+    ]
+
+
+def handoff_payload(handoff: Optional[Handoff]) -> Optional[Dict[str, Any]]:
+    """The handoff part of a message payload (no patient data)."""
+    if handoff is None:
+        return None
+    return {"reference": handoff.reference, "reason": handoff.reason}
+
+
+def told(handoff: Optional[Handoff], settings: Settings) -> str:
+    """The sentence about the handoff."""
+    return handoff_text(
+        handoff.reference if handoff else None,
+        settings.handoff_next_steps,
+        settings.clinic_contact,
+    )
+
+
+def last_bot_kind(tracker: Tracker) -> Optional[str]:
+    """The decision kind of the bot's latest message (from its ``custom`` payload)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            custom = (event.get("data") or {}).get("custom") or {}
+            kind = custom.get("kind") if isinstance(custom, dict) else None
+            return str(kind) if kind else None
+    return None
 
 
 class ActionMedicalAdvice(Action):
-    """Says plainly that it cannot advise on an individual case; adds general information."""
+    """Says it cannot advise on an individual case, adds general information, escalates."""
 
     def name(self) -> str:
         """Action name used in the domain."""
@@ -24,7 +69,8 @@ class ActionMedicalAdvice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        """Reply to a personal medical-advice request."""
+        """Reply to a personal medical-advice request and hand it to staff."""
+        settings = Settings.from_env()
         text = tracker.latest_message.get("text") or ""
         general = None
         if has_words(text):
@@ -32,13 +78,21 @@ class ActionMedicalAdvice(Action):
             general = await runtime.call(
                 service.ask, text, tracker.get_slot(CONDITION_SLOT), None, None
             )
-        for message in medical_advice_messages(general):
+        handoff = await staff.escalate(tracker, "medical_advice")
+        messages = medical_advice_messages(
+            general, handoff_payload(handoff), told(handoff, settings)
+        )
+        events = handoff_events(handoff)
+        if not tracker.get_slot(DISCLAIMER_SLOT):
+            messages[0] = with_disclaimer(messages[0], settings.disclaimer)
+            events += disclaimer_events(settings)
+        for message in messages:
             dispatcher.utter_message(**message)
-        return []
+        return events
 
 
 class ActionRequestHuman(Action):
-    """Tells the patient how to reach the clinic's staff."""
+    """Hands the conversation to staff (reason ``no_answer`` right after an "I don't know")."""
 
     def name(self) -> str:
         """Action name used in the domain."""
@@ -48,9 +102,35 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Reply to a request for a person."""
-        contact = Settings.from_env().clinic_contact
+        settings = Settings.from_env()
+        reason = "no_answer" if last_bot_kind(tracker) == "no_answer" else "user_request"
+        handoff = await staff.escalate(tracker, reason)
         dispatcher.utter_message(
-            text=f"Of course. Our staff are happy to help: please contact {contact}.",
-            json_message=payload("handoff"),
+            text=f"Of course. {told(handoff, settings)}",
+            json_message=payload("handoff", handoff=handoff_payload(handoff)),
         )
-        return []
+        return handoff_events(handoff)
+
+
+class ActionEscalateEmergency(Action):
+    """After the emergency reply (a domain response), records an urgent handoff for staff."""
+
+    def name(self) -> str:
+        """Action name used in the domain."""
+        return "action_escalate_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        """Save the urgent handoff and say so in one short line."""
+        handoff = await staff.escalate(tracker, "emergency")
+        if handoff is not None:
+            dispatcher.utter_message(
+                text=(
+                    f"I have also alerted our clinic's staff (reference {handoff.reference}). "
+                    "Please call for help first."
+                ),
+                json_message=payload("handoff", handoff=handoff_payload(handoff)),
+            )
+        events = handoff_events(handoff)
+        return [e for e in events if e.get("name") != CONTACT_WANTED_SLOT]

@@ -78,15 +78,24 @@ def unreadable_message() -> Message:
     }
 
 
-def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
-    """The reply to a request for personal medical advice, with general information if it fits."""
+def medical_advice_messages(
+    general: Optional[Reply], handoff: Optional[Dict[str, Any]] = None, handed_over: str = ""
+) -> List[Message]:
+    """The reply to a request for personal medical advice, with general information if it fits.
+
+    Args:
+        general: The FAQ reply to the message, quoted as general information when it answers.
+        handoff: ``{"reference": ..., "reason": ...}`` of the staff handoff, for the payload.
+        handed_over: The sentence telling the patient what happens next (see ``handoff_text``).
+    """
     data = general.payload() if general is not None else {"citations": [], "ranking": []}
     citations: List[Dict[str, Any]] = []
     messages: List[Message] = []
     text = (
         "I can't give advice about your own health, medicines or results: that needs a doctor "
-        "who knows your situation. Please talk to the clinic's medical staff or your own doctor."
+        "who knows your situation."
     )
+    text += " " + (handed_over or "Please talk to the clinic's medical staff or your own doctor.")
     if general is not None and general.kind == ANSWER:
         citations = data["citations"]
         text += "\n" + quote_block(
@@ -95,8 +104,30 @@ def medical_advice_messages(general: Optional[Reply]) -> List[Message]:
     messages.append(
         {
             "text": text,
-            "buttons": [HUMAN_BUTTON],
-            "json_message": payload("medical_advice", citations=citations, ranking=data["ranking"]),
+            "buttons": [] if handoff else [HUMAN_BUTTON],
+            "json_message": payload(
+                "medical_advice", citations=citations, ranking=data["ranking"], handoff=handoff
+            ),
         }
     )
     return messages
+
+
+def handoff_text(reference: Optional[str], next_steps: str, clinic_contact: str) -> str:
+    """What the patient is told after a handoff: the reference and what happens next."""
+    if reference is None:
+        return (
+            f"I couldn't pass this on to our staff automatically just now. Please contact "
+            f"{clinic_contact} directly."
+        )
+    return (
+        f"I have passed this on to our staff. Your reference number is {reference}. "
+        f"{next_steps} You can also contact {clinic_contact}."
+    )
+
+
+def with_disclaimer(message: Message, disclaimer: str) -> Message:
+    """The message with the disclaimer as its last paragraph (an empty disclaimer adds nothing)."""
+    if not disclaimer:
+        return message
+    return {**message, "text": f"{message['text']}\n\n{disclaimer}"}

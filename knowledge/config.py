@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, TypeVar
+from typing import Mapping, Optional, Tuple, TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,29 @@ def _number(env: Mapping[str, str], name: str, default: N, lo: N, hi: N) -> N:
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a yes/no variable (1/0, true/false, yes/no, on/off)."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    """Read a text variable; set but empty means empty (used to switch a text off)."""
+    raw = env.get(name)
+    return default if raw is None else raw.strip()
+
+
+def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
+    raw = (env.get(name) or "").strip()
+    return raw or None
 
 
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
@@ -66,6 +89,25 @@ class Settings:
         clinic_contact: How patients reach the clinic's staff, quoted in handoff replies.
         max_message_chars: Longer user messages are cut to this many characters (with a note).
         max_body_bytes: Larger HTTP request bodies are refused with a 400.
+        disclaimer: Said once per conversation with the first answer; empty switches it off.
+        emergency_numbers: The emergency numbers named in the emergency reply.
+        crisis_lines: The crisis lines named in the reply to a message about self-harm.
+        database_url: SQLAlchemy URL of the handoff store (SQLite file by default).
+        handoff_turns: How many of the latest conversation turns a handoff keeps.
+        handoff_next_steps: What the patient is told happens after a handoff.
+        phone_region: Region used to read phone numbers written without a country code.
+        webhook_url: Staff notification webhook (JSON POST); ``None`` switches it off.
+        webhook_secret: Signs webhook bodies (``X-Faqbot-Signature``) when set.
+        smtp_host: SMTP server for staff e-mail; ``None`` switches e-mail off.
+        smtp_port: SMTP port.
+        smtp_from: Sender address of staff e-mail.
+        smtp_to: Staff addresses that receive handoff e-mail.
+        smtp_username: SMTP login, if the server needs one.
+        smtp_password: SMTP password, if the server needs one.
+        smtp_starttls: Whether to upgrade the SMTP connection with STARTTLS.
+        notify_timeout: Seconds a single notification attempt may take.
+        notify_retry_base: Seconds before the first retry; doubled after each failure.
+        notify_retry_max: Longest wait between retries, in seconds.
     """
 
     sources_dir: Path = PROJECT_ROOT / "knowledge" / "sources"
@@ -83,10 +125,36 @@ class Settings:
     clinic_contact: str = "the clinic's reception desk"
     max_message_chars: int = 2000
     max_body_bytes: int = 65536
+    disclaimer: str = (
+        "Please note: I share general information from the clinic's articles. "
+        "It is not medical advice for your situation."
+    )
+    emergency_numbers: str = "112 or 108 in India, 911 in the US, 999 in the UK"
+    crisis_lines: str = "Tele-MANAS 14416 in India, 988 in the US, Samaritans 116 123 in the UK"
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'faqbot.db'}"
+    handoff_turns: int = 10
+    handoff_next_steps: str = "A member of our staff will get back to you as soon as they can."
+    phone_region: str = "IN"
+    webhook_url: Optional[str] = None
+    webhook_secret: Optional[str] = None
+    smtp_host: Optional[str] = None
+    smtp_port: int = 25
+    smtp_from: str = "faqbot@localhost"
+    smtp_to: Tuple[str, ...] = ()
+    smtp_username: Optional[str] = None
+    smtp_password: Optional[str] = None
+    smtp_starttls: bool = False
+    notify_timeout: float = 5.0
+    notify_retry_base: float = 2.0
+    notify_retry_max: float = 300.0
 
     def __post_init__(self) -> None:
         if self.question_weight + self.sentence_weight > 1.0:
             raise ConfigError("FAQBOT_QUESTION_WEIGHT + FAQBOT_SENTENCE_WEIGHT must not exceed 1")
+        if self.smtp_host and not self.smtp_to:
+            raise ConfigError("FAQBOT_SMTP_TO must name at least one address when SMTP is set")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ConfigError("FAQBOT_WEBHOOK_URL must start with http:// or https://")
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -118,5 +186,31 @@ class Settings:
             ),
             max_body_bytes=_number(
                 env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760
+            ),
+            disclaimer=_text(env, "FAQBOT_DISCLAIMER", cls.disclaimer),
+            emergency_numbers=_optional(env, "FAQBOT_EMERGENCY_NUMBERS") or cls.emergency_numbers,
+            crisis_lines=_optional(env, "FAQBOT_CRISIS_LINES") or cls.crisis_lines,
+            database_url=_optional(env, "DATABASE_URL") or cls.database_url,
+            handoff_turns=_number(env, "FAQBOT_HANDOFF_TURNS", cls.handoff_turns, 1, 100),
+            handoff_next_steps=_optional(env, "FAQBOT_HANDOFF_NEXT_STEPS")
+            or cls.handoff_next_steps,
+            phone_region=(_optional(env, "FAQBOT_PHONE_REGION") or cls.phone_region).upper(),
+            webhook_url=_optional(env, "FAQBOT_WEBHOOK_URL"),
+            webhook_secret=_optional(env, "FAQBOT_WEBHOOK_SECRET"),
+            smtp_host=_optional(env, "FAQBOT_SMTP_HOST"),
+            smtp_port=_number(env, "FAQBOT_SMTP_PORT", cls.smtp_port, 1, 65535),
+            smtp_from=_optional(env, "FAQBOT_SMTP_FROM") or cls.smtp_from,
+            smtp_to=tuple(
+                a.strip() for a in (env.get("FAQBOT_SMTP_TO") or "").split(",") if a.strip()
+            ),
+            smtp_username=_optional(env, "FAQBOT_SMTP_USERNAME"),
+            smtp_password=_optional(env, "FAQBOT_SMTP_PASSWORD"),
+            smtp_starttls=_flag(env, "FAQBOT_SMTP_STARTTLS", cls.smtp_starttls),
+            notify_timeout=_number(env, "FAQBOT_NOTIFY_TIMEOUT", cls.notify_timeout, 0.1, 120.0),
+            notify_retry_base=_number(
+                env, "FAQBOT_NOTIFY_RETRY_BASE", cls.notify_retry_base, 0.01, 3600.0
+            ),
+            notify_retry_max=_number(
+                env, "FAQBOT_NOTIFY_RETRY_MAX", cls.notify_retry_max, 0.01, 86400.0
             ),
         )

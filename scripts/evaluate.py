@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -78,7 +79,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     texts = service.passage_texts()
     print(f"eval: {len(cases)} cases from {args.cases}; starting the bot...", flush=True)
     outcomes: List[Outcome] = []
-    with Stack(free_port(), free_port(), log_dir=ROOT / "var" / "logs" / "eval") as stack:
+    scratch = tempfile.TemporaryDirectory(prefix="faqbot-eval-")
+    # Escalations made by the evaluation go to a throwaway handoff store, never the clinic's.
+    env = {"DATABASE_URL": f"sqlite:///{scratch.name}/handoffs.db"}
+    with scratch, Stack(
+        free_port(), free_port(), log_dir=ROOT / "var" / "logs" / "eval", extra_env=env
+    ) as stack:
         for i, case in enumerate(cases):
             sender = f"eval-{i}-{uuid.uuid4().hex[:8]}"
             reply = post_json(stack.rest_url, {"sender": sender, "message": case.text}, 60)

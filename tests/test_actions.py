@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Dict, List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
+from actions import runtime, staff
 from actions.answer import ActionAnswerQuestion
+from actions.contact import ActionSaveContact, ValidateHandoffContactForm
 from actions.escalation import ActionMedicalAdvice, ActionRequestHuman
+from handoffs.notify import Notifier
+from handoffs.records import Contact
+from handoffs.store import HandoffStore
+from knowledge.config import Settings
 from knowledge.service import FaqService
 
 
@@ -26,19 +32,33 @@ def _shared_service(service: FaqService, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(runtime, "_pool", ThreadPoolExecutor(2))
 
 
+@pytest.fixture(autouse=True)
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HandoffStore:
+    """Actions write handoffs to a fresh SQLite file; no notification sinks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    handoffs = HandoffStore(f"sqlite:///{tmp_path / 'handoffs.db'}").warm_up()
+    monkeypatch.setattr(staff, "_store", handoffs)
+    monkeypatch.setattr(staff, "_notifier", Notifier(handoffs, {}))
+    monkeypatch.setattr(staff, "_pool", ThreadPoolExecutor(1))
+    return handoffs
+
+
 def tracker(
     text: str,
     intent: str = "ask_question",
     confidence: float = 0.9,
     slots: Optional[Dict[str, Any]] = None,
     entities: Optional[List[Dict[str, Any]]] = None,
+    events: Optional[List[Dict[str, Any]]] = None,
+    sender: str = "patient-1",
 ) -> Tracker:
     message = {
         "text": text,
         "intent": {"name": intent, "confidence": confidence},
         "entities": entities or [],
     }
-    return Tracker("patient-1", slots or {}, message, [], False, None, {}, "action_listen")
+    return Tracker(sender, slots or {}, message, events or [], False, None, {}, "action_listen")
 
 
 def run(action: Any, t: Tracker) -> tuple:
@@ -59,11 +79,22 @@ def test_answer_quotes_and_cites_and_remembers_the_condition() -> None:
     assert cited["section"] == "How Many Sessions Are Typically Required?"
     assert f"Source: {cited['citation']}" in message["text"]
     assert "three to five treatments" in message["text"]
-    assert events == [SlotSet("condition", "foot_ulcers")]
+    assert message["text"].endswith(Settings().disclaimer), "first answer carries the disclaimer"
+    assert events == [SlotSet("disclaimer_shown", True), SlotSet("condition", "foot_ulcers")]
+
+
+def test_disclaimer_is_said_once() -> None:
+    t = tracker("how much does it cost", slots={"disclaimer_shown": True})
+    messages, events = run(ActionAnswerQuestion(), t)
+    assert Settings().disclaimer not in messages[0]["text"]
+    assert SlotSet("disclaimer_shown", True) not in events
 
 
 def test_follow_up_keeps_the_condition_from_the_slot() -> None:
-    t = tracker("and does it have side effects?", slots={"condition": "nephropathy"})
+    t = tracker(
+        "and does it have side effects?",
+        slots={"condition": "nephropathy", "disclaimer_shown": True},
+    )
     messages, events = run(ActionAnswerQuestion(), t)
     assert messages[0]["custom"]["citations"][0]["id"].startswith("exosomes-diabetic-nephropathy")
     assert events == []  # unchanged
@@ -138,17 +169,92 @@ def test_clarify_offers_buttons_with_payloads(service: FaqService) -> None:
     assert all(len(b["title"]) <= 60 for b in message["buttons"])
 
 
-def test_medical_advice_refuses_personal_advice_and_offers_staff() -> None:
-    messages, events = run(
-        ActionMedicalAdvice(), tracker("should I stop my insulin after the exosome injection?")
-    )
+def test_medical_advice_refuses_personal_advice_and_escalates(store: HandoffStore) -> None:
+    t = tracker("should I stop my insulin after the exosome injection?", "medical_advice")
+    messages, events = run(ActionMedicalAdvice(), t)
     message = messages[0]
-    assert message["custom"]["kind"] == "medical_advice"
+    custom = message["custom"]
+    assert custom["kind"] == "medical_advice"
     assert "can't give advice" in message["text"]
-    assert message["buttons"][0]["payload"] == "/request_human"
-    assert events == []
+    reference = custom["handoff"]["reference"]
+    assert f"Your reference number is {reference}" in message["text"]
+    assert SlotSet("handoff_reference", reference) in events
+    assert SlotSet("contact_wanted", True) in events
+    saved = store.get(reference)
+    assert saved is not None and (saved.reason, saved.priority) == ("medical_advice", "high")
 
 
-def test_request_human_is_a_handoff() -> None:
-    messages, _ = run(ActionRequestHuman(), tracker("can I talk to a person", "request_human"))
+def test_request_human_is_a_handoff(store: HandoffStore) -> None:
+    messages, events = run(ActionRequestHuman(), tracker("can I talk to a person", "request_human"))
     assert messages[0]["custom"]["kind"] == "handoff"
+    reference = messages[0]["custom"]["handoff"]["reference"]
+    saved = store.get(reference)
+    assert saved is not None and saved.reason == "user_request"
+
+
+def test_request_human_after_i_dont_know_is_a_no_answer_handoff(store: HandoffStore) -> None:
+    events = [
+        {"event": "user", "text": "what is the capital of peru", "timestamp": 1.0},
+        {"event": "bot", "text": "I don't know", "data": {"custom": {"kind": "no_answer"}}},
+    ]
+    messages, _ = run(
+        ActionRequestHuman(), tracker("talk to a person", "request_human", events=events)
+    )
+    saved = store.get(messages[0]["custom"]["handoff"]["reference"])
+    assert saved is not None and saved.reason == "no_answer"
+    assert [t.text for t in saved.turns] == ["what is the capital of peru", "I don't know"]
+
+
+def test_on_whatsapp_the_number_is_known_and_not_asked_for(store: HandoffStore) -> None:
+    events = [{"event": "user", "text": "human please", "input_channel": "whatsapp"}]
+    t = tracker("human please", "request_human", events=events, sender="919876543210")
+    messages, slots = run(ActionRequestHuman(), t)
+    assert SlotSet("contact_wanted", False) in slots
+    saved = store.get(messages[0]["custom"]["handoff"]["reference"])
+    assert saved is not None and saved.contact == Contact("phone", "+919876543210")
+
+
+def test_store_down_tells_the_patient_how_to_reach_the_clinic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(staff, "_store", HandoffStore("postgresql://nobody@127.0.0.1:1/none"))
+    messages, events = run(ActionRequestHuman(), tracker("talk to a person", "request_human"))
+    assert "couldn't pass this on" in messages[0]["text"]
+    assert events == [SlotSet("contact_wanted", False)]
+
+
+def validate(value: Any, attempts: int = 0) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    t = tracker(str(value), "give_contact", slots={"contact_attempts": attempts})
+    result = asyncio.run(
+        ValidateHandoffContactForm().validate_handoff_contact(value, dispatcher, t, {})
+    )
+    return dispatcher.messages, result
+
+
+def test_contact_form_accepts_a_phone_number_or_email_and_a_no() -> None:
+    assert validate("my number is 98765 43210")[1]["handoff_contact"] == "phone:+919876543210"
+    assert validate("it's Priya.S@Example.COM")[1]["handoff_contact"] == "email:Priya.S@example.com"
+    assert validate("declined")[1]["handoff_contact"] == "declined"
+
+
+def test_contact_form_explains_and_re_asks_then_stops_asking() -> None:
+    messages, result = validate("call me on 123")
+    assert result == {"handoff_contact": None, "contact_attempts": 1}
+    assert messages[0]["custom"]["kind"] == "contact_invalid"
+    messages, result = validate("still 123", attempts=1)
+    assert result["handoff_contact"] == "skipped" and messages == []
+
+
+def test_save_contact_stores_it_on_the_handoff(store: HandoffStore) -> None:
+    handoff = store.escalate("rest", "patient-1", "user_request", [])
+    t = tracker(
+        "98765 43210",
+        "give_contact",
+        slots={"handoff_contact": "phone:+919876543210", "handoff_reference": handoff.reference},
+    )
+    messages, events = run(ActionSaveContact(), t)
+    assert "+919876543210" in messages[0]["text"] and handoff.reference in messages[0]["text"]
+    saved = store.get(handoff.reference)
+    assert saved is not None and saved.contact == Contact("phone", "+919876543210")
+    assert SlotSet("contact_wanted", False) in events

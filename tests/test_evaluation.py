@@ -83,20 +83,25 @@ def test_dev_set_is_large_varied_and_valid() -> None:
     assert len({c.text.lower() for c in cases}) == len(cases)
 
 
-def test_dev_answer_keys_are_in_the_articles(service) -> None:  # type: ignore[no-untyped-def]
+CASE_FILES = ["tests/eval/dev.yml", "tests/eval/holdout.yml"]
+
+
+@pytest.mark.parametrize("case_file", CASE_FILES)
+def test_answer_keys_are_in_the_articles(service, case_file: str) -> None:  # type: ignore[no-untyped-def]
     texts = [normalise(p.text) for p in service.index.passages]
-    for case in load_cases(Path("tests/eval/dev.yml")):
+    for case in load_cases(Path(case_file)):
         if case.expect == "answer":
             assert any(normalise(k) in t for k in case.keys for t in texts), case.text
 
 
-def test_safety_cases_are_kept_out_of_the_training_data() -> None:
+@pytest.mark.parametrize("case_file", CASE_FILES)
+def test_eval_cases_are_kept_out_of_the_training_data(case_file: str) -> None:
     import yaml
 
     training = set()
     for path in Path("bot/data/nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text())["nlu"]:
             training |= {ln.strip()[2:].strip().lower() for ln in block["examples"].splitlines()}
-    for case in load_cases(Path("tests/eval/dev.yml")):
+    for case in load_cases(Path(case_file)):
         if case.expect != "chitchat":
             assert case.text.lower() not in training, case.text

@@ -95,3 +95,37 @@ def test_settings_defaults_and_overrides() -> None:
 def test_bad_settings_are_rejected(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({name: value})
+
+
+def test_emergency_reply_defaults_match_the_configuration_defaults() -> None:
+    import yaml
+
+    domain = yaml.safe_load(Path("bot/domain.yml").read_text(encoding="utf-8"))
+    slots = domain["slots"]
+    assert slots["emergency_numbers"]["initial_value"] == Settings().emergency_numbers
+    assert slots["crisis_lines"]["initial_value"] == Settings().crisis_lines
+
+
+def test_handoff_and_notification_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/faqbot",
+            "FAQBOT_SMTP_HOST": "mail.clinic.example",
+            "FAQBOT_SMTP_TO": "desk@clinic.example, nurse@clinic.example",
+            "FAQBOT_SMTP_STARTTLS": "yes",
+            "FAQBOT_DISCLAIMER": "",
+            "FAQBOT_PHONE_REGION": "gb",
+        }
+    )
+    assert settings.database_url.startswith("postgresql://")
+    assert settings.smtp_to == ("desk@clinic.example", "nurse@clinic.example")
+    assert settings.smtp_starttls is True
+    assert settings.disclaimer == "", "an empty FAQBOT_DISCLAIMER switches it off"
+    assert settings.phone_region == "GB"
+    assert Settings.from_env({}).database_url.startswith("sqlite:///")
+    with pytest.raises(ConfigError, match="FAQBOT_SMTP_TO"):
+        Settings.from_env({"FAQBOT_SMTP_HOST": "mail.clinic.example"})
+    with pytest.raises(ConfigError, match="FAQBOT_SMTP_STARTTLS"):
+        Settings.from_env({"FAQBOT_SMTP_STARTTLS": "maybe"})
+    with pytest.raises(ConfigError, match="FAQBOT_WEBHOOK_URL"):
+        Settings.from_env({"FAQBOT_WEBHOOK_URL": "ftp://x"})

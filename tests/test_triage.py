@@ -27,6 +27,7 @@ def screen() -> RedFlagScreen:
         ("i cant breth", "anaphylaxis"),
         ("she is unresponsive", "not_breathing_unconscious"),
         ("i want to end my life", "self_harm"),
+        ("i think my mum is having a stroke", "stroke"),
     ],
 )
 def test_emergencies_are_flagged(screen: RedFlagScreen, text: str, rule: str) -> None:
@@ -43,6 +44,10 @@ def test_emergencies_are_flagged(screen: RedFlagScreen, text: str, rule: str) ->
         "am i eligible for exosome therapy",
         "my ulcer looks yellow and smells, what should I do about it",
         "i am pregnant, is this ok",
+        "i had a mini stroke last year, is it risky for me",
+        "i take jardiance, do i need to stop it before the injections",
+        "creatinine came back high what should i do",
+        "i am on dialysis, can i have the injections",
     ],
 )
 def test_personal_advice_is_flagged(screen: RedFlagScreen, text: str) -> None:
@@ -57,6 +62,7 @@ def test_personal_advice_is_flagged(screen: RedFlagScreen, text: str) -> None:
         "what are the side effects of exosome therapy",
         "how does exosome therapy help diabetic kidney disease",
         "is exosome therapy safe",
+        "what should i do at home after the treatment",
         "hello",
     ],
 )

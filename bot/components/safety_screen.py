@@ -3,7 +3,9 @@
 It lives on the Rasa side (not the action server), so an emergency is answered by the domain
 response ``utter_emergency`` even when the action server is down. The bot escalates when either
 the learned intent or the screen fires: the screen can raise a message to ``emergency`` or
-``medical_advice``, never lower it.
+``medical_advice``, never lower it. On every emergency it adds the deployment's emergency numbers
+and crisis lines (``FAQBOT_EMERGENCY_NUMBERS``, ``FAQBOT_CRISIS_LINES``) as entities, which fill the
+slots that the emergency reply names.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from knowledge.config import Settings
 from knowledge.triage import DEFAULT_PATTERNS, EMERGENCY, MEDICAL_ADVICE, RedFlagScreen
 
 EMERGENCY_TYPE = "emergency_type"
@@ -37,6 +40,11 @@ class SafetyScreen(GraphComponent):
     def __init__(self, config: Dict[str, Any]) -> None:
         """Load and compile the patterns (fails the training run on a bad pattern)."""
         self.screen = RedFlagScreen.from_file(config.get("patterns") or DEFAULT_PATTERNS)
+        settings = Settings.from_env()
+        self.numbers = {
+            "emergency_numbers": settings.emergency_numbers,
+            "crisis_lines": settings.crisis_lines,
+        }
 
     @classmethod
     def create(
@@ -57,7 +65,23 @@ class SafetyScreen(GraphComponent):
         """Screen each message and raise its intent when a red flag matches."""
         for message in messages:
             self._screen(message)
+            if (message.get(INTENT) or {}).get("name") == EMERGENCY:
+                for entity, value in self.numbers.items():
+                    self._add_entity(message, entity, value)
         return messages
+
+    def _add_entity(self, message: Message, entity: str, value: str) -> None:
+        entities = list(message.get(ENTITIES) or [])
+        entities.append(
+            {
+                "entity": entity,
+                "value": value,
+                "start": 0,
+                "end": 0,
+                "extractor": type(self).__name__,
+            }
+        )
+        message.set(ENTITIES, entities, add_to_output=True)
 
     def _screen(self, message: Message) -> None:
         flag = self.screen.screen(message.get(TEXT) or "")
@@ -68,17 +92,7 @@ class SafetyScreen(GraphComponent):
         if flag.level == MEDICAL_ADVICE and name in ESCALATING:
             return
         if flag.level == EMERGENCY and flag.crisis:
-            entities = list(message.get(ENTITIES) or [])
-            entities.append(
-                {
-                    "entity": EMERGENCY_TYPE,
-                    "value": "self_harm",
-                    "start": 0,
-                    "end": 0,
-                    "extractor": type(self).__name__,
-                }
-            )
-            message.set(ENTITIES, entities, add_to_output=True)
+            self._add_entity(message, EMERGENCY_TYPE, "self_harm")
         if name == flag.level:
             return
         raised = {"name": flag.level, "confidence": 1.0}

@@ -1,4 +1,8 @@
-"""The real bot: trained model, action server and Rasa server on free loopback ports."""
+"""The real bot: trained model, action server and Rasa server on free loopback ports.
+
+The action server writes handoffs to a throwaway SQLite file and notifies a real local webhook
+receiver and a real local SMTP server.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,55 @@ from typing import Iterator
 
 import pytest
 
+from handoffs.store import HandoffStore
 from scripts.stack import Stack, free_port
+from tests.receivers import SmtpReceiver, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "test-webhook-secret"
+EMERGENCY_NUMBERS = "108 (ambulance) or 112"
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('handoffs') / 'handoffs.db'}"
+
+
+@pytest.fixture(scope="session")
+def stack(webhook: WebhookReceiver, smtp: SmtpReceiver, database_url: str) -> Iterator[Stack]:
     if not (ROOT / "models" / "faqbot.tar.gz").is_file():
         pytest.fail("no trained model: run the tests with 'make test'")
-    with Stack(free_port(), free_port(), log_dir=ROOT / "var" / "logs" / "tests") as running:
+    env = {
+        "DATABASE_URL": database_url,
+        "FAQBOT_WEBHOOK_URL": webhook.url,
+        "FAQBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "FAQBOT_SMTP_HOST": "127.0.0.1",
+        "FAQBOT_SMTP_PORT": str(smtp.port),
+        "FAQBOT_SMTP_TO": "staff@clinic.example",
+        "FAQBOT_NOTIFY_RETRY_BASE": "0.5",
+        "FAQBOT_NOTIFY_RETRY_MAX": "1",
+        "FAQBOT_EMERGENCY_NUMBERS": EMERGENCY_NUMBERS,
+    }
+    log_dir = ROOT / "var" / "logs" / "tests"
+    with Stack(free_port(), free_port(), log_dir=log_dir, extra_env=env) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def handoff_store(database_url: str) -> HandoffStore:
+    """The store the running action server writes to, for checking what it saved."""
+    return HandoffStore(database_url).warm_up()

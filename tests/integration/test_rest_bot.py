@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Dict, List, Tuple
 
 import pytest
 import requests
 
 from scripts.stack import Stack
+from tests.integration.chat import say, split
 
 pytestmark = pytest.mark.integration
-
-
-def say(stack: Stack, text: str, sender: str = "") -> List[Dict[str, Any]]:
-    sender = sender or f"test-{uuid.uuid4().hex[:8]}"
-    reply = requests.post(stack.rest_url, json={"sender": sender, "message": text}, timeout=60)
-    assert reply.status_code == 200, reply.text
-    return list(reply.json())
-
-
-def split(messages: List[Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
-    text = "\n".join(m["text"] for m in messages if "text" in m)
-    customs = [m["custom"] for m in messages if "custom" in m]
-    return text, customs
 
 
 def test_question_is_answered_with_a_quote_and_citation(stack: Stack) -> None:

@@ -1,0 +1,153 @@
+"""Handoffs to staff from the action server: one store and one notifier per process, used lazily.
+
+The store is written off the event loop (SQLAlchemy is blocking). A record and its pending
+notifications are saved in one transaction before anyone is notified, so a notifier that is down
+loses nothing: a background loop on the action server's event loop delivers due notifications,
+retrying with backoff. Nothing a patient wrote is logged here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Callable, List, Optional, TypeVar
+
+from rasa_sdk import Tracker
+
+from handoffs.notify import Notifier, sinks_from_settings
+from handoffs.records import Contact, Handoff, Turn
+from handoffs.store import HandoffStore
+from knowledge.config import Settings
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+# Channels where the sender id is the patient's phone number, so staff can already reach them.
+PHONE_CHANNELS = {"whatsapp", "twilio"}
+POLL_SECONDS = 10.0
+
+_lock = threading.Lock()
+_store: Optional[HandoffStore] = None
+_notifier: Optional[Notifier] = None
+_pool: Optional[ThreadPoolExecutor] = None
+_wake: Optional[asyncio.Event] = None
+_loop_task: Optional["asyncio.Task[None]"] = None
+
+
+def _state() -> "tuple[HandoffStore, Notifier, ThreadPoolExecutor]":
+    global _store, _notifier, _pool
+    with _lock:
+        if _store is None or _notifier is None or _pool is None:
+            settings = Settings.from_env()
+            store = HandoffStore(settings.database_url, turns_kept=settings.handoff_turns)
+            _notifier = Notifier(
+                store,
+                sinks_from_settings(settings),
+                retry_base=settings.notify_retry_base,
+                retry_max=settings.notify_retry_max,
+            )
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="handoff")
+            _store = store
+        return _store, _notifier, _pool
+
+
+async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    _, _, pool = _state()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The input channel of the conversation (``rest``, ``socketio``, ``whatsapp``, ...)."""
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+def known_contact(tracker: Tracker) -> Optional[Contact]:
+    """The patient's phone number when the channel gives it (WhatsApp), else ``None``."""
+    if channel_of(tracker) in PHONE_CHANNELS and tracker.sender_id:
+        number = tracker.sender_id.split(":", 1)[-1]
+        return Contact("phone", number if number.startswith("+") else f"+{number}")
+    return None
+
+
+def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:
+    """The last ``limit`` patient and bot messages of the conversation."""
+    turns = []
+    for event in tracker.events:
+        kind = event.get("event")
+        text = event.get("text")
+        if kind in ("user", "bot") and isinstance(text, str) and text:
+            stamp = event.get("timestamp")
+            at = datetime.fromtimestamp(stamp, timezone.utc) if stamp else None
+            turns.append(Turn("patient" if kind == "user" else "bot", text, at))
+    return turns[-limit:]
+
+
+async def escalate(tracker: Tracker, reason: str) -> Optional[Handoff]:
+    """Create (or update) the sender's open handoff and schedule staff notifications.
+
+    Returns:
+        The saved handoff, or ``None`` when the store cannot be reached (logged, never raised:
+        the patient is then told how to reach the clinic directly).
+    """
+    store, notifier, _ = _state()
+    settings = Settings.from_env()
+    try:
+        await _call(store.warm_up)
+        handoff = await _call(
+            store.escalate,
+            channel_of(tracker),
+            tracker.sender_id,
+            reason,
+            recent_turns(tracker, settings.handoff_turns),
+            contact=known_contact(tracker),
+            sinks=tuple(notifier.sinks),
+        )
+    except Exception as exc:  # the patient must still get a reply
+        logger.error("handoff store unavailable (%s): %s not saved", type(exc).__name__, reason)
+        return None
+    _kick()
+    return handoff
+
+
+async def set_contact(reference: str, contact: Contact) -> Optional[Handoff]:
+    """Attach contact details to a handoff; ``None`` when the store cannot be reached."""
+    store, _, _ = _state()
+    try:
+        await _call(store.warm_up)
+        return await _call(store.set_contact, reference, contact)
+    except Exception as exc:
+        logger.error("handoff store unavailable (%s): contact not saved", type(exc).__name__)
+        return None
+
+
+def _kick() -> None:
+    """Wake the delivery loop now, starting it on the running event loop if needed."""
+    global _wake, _loop_task
+    if _loop_task is None or _loop_task.done():
+        _wake = asyncio.Event()
+        _loop_task = asyncio.get_running_loop().create_task(_deliver_forever())
+    if _wake is not None:
+        _wake.set()
+
+
+async def _deliver_forever() -> None:
+    """Send due notifications whenever woken, and every ``POLL_SECONDS`` for retries."""
+    _, notifier, _ = _state()
+    if not notifier.sinks:
+        return
+    poll = min(POLL_SECONDS, Settings.from_env().notify_retry_base)
+    while True:
+        try:
+            await _call(notifier.deliver_due)
+        except Exception as exc:  # store down: try again on the next round
+            logger.warning("handoff delivery round failed (%s)", type(exc).__name__)
+        wake = _wake
+        if wake is None:  # pragma: no cover - set by _kick before this task starts
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=poll)
+        wake.clear()
