@@ -21,6 +21,7 @@ from knowledge.config import Settings
 
 REFERENCE_SLOT = "handoff_reference"
 CONTACT_WANTED_SLOT = "contact_wanted"
+EMERGENCY_TYPE_SLOT = "emergency_type"
 
 
 def handoff_events(handoff: Optional[Handoff]) -> List[EventType]:
@@ -132,5 +133,6 @@ class ActionEscalateEmergency(Action):
                 ),
                 json_message=payload("handoff", handoff=handoff_payload(handoff)),
             )
-        events = handoff_events(handoff)
-        return [e for e in events if e.get("name") != CONTACT_WANTED_SLOT]
+        events = [e for e in handoff_events(handoff) if e.get("name") != CONTACT_WANTED_SLOT]
+        # The self-harm flag belongs to this message only; a later emergency is judged afresh.
+        return [*events, SlotSet(EMERGENCY_TYPE_SLOT, None)]

@@ -15,7 +15,7 @@ import pytest
 from handoffs.cli import main
 from handoffs.records import Contact, Handoff, Turn
 from handoffs.store import HandoffStore
-from tests.test_handoff_notify import WebhookReceiver, free_port
+from tests.receivers import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 PATIENT_TEXT = "can I stop my metformin before the session?"
@@ -42,7 +42,7 @@ def store(db_url: str) -> Iterator[HandoffStore]:
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver(free_port())
+    hook = WebhookReceiver()
     hook.start()
     yield hook
     hook.stop()

@@ -28,6 +28,10 @@ def screen() -> RedFlagScreen:
         ("she is unresponsive", "not_breathing_unconscious"),
         ("i want to end my life", "self_harm"),
         ("i think my mum is having a stroke", "stroke"),
+        ("chset pain and sweating", "chest_pain"),
+        ("pain spreading to my left arm and jaw", "chest_pain"),
+        ("my husband says he will hang himself", "self_harm"),
+        ("no point going on, they are better off without me", "self_harm"),
     ],
 )
 def test_emergencies_are_flagged(screen: RedFlagScreen, text: str, rule: str) -> None:

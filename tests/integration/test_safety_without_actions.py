@@ -44,5 +44,6 @@ def test_emergency_reply_needs_no_action_server(rasa_only: Stack, text: str, cri
     assert reply.status_code == 200
     assert messages[0]["text"].startswith(("This sounds like", "I'm really sorry"))
     assert "emergency number" in messages[0]["text"]
-    assert ("Tele-MANAS 14416" in messages[0]["text"]) == crisis
+    assert messages[0]["text"].startswith("I'm really sorry") == crisis
+    assert "Tele-MANAS 14416" in messages[0]["text"], "every emergency reply names a crisis line"
     assert [m["custom"]["kind"] for m in messages if "custom" in m] == ["emergency"]
