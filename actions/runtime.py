@@ -47,3 +47,19 @@ async def service() -> FaqService:
     svc, _ = _state()
     await call(svc.warm_up)
     return svc
+
+
+def warm_up_in_background() -> None:
+    """Start loading index and model in a daemon thread, so that the first patient does not wait.
+
+    Called when the action server imports this package; the import itself stays instant. A
+    failure is logged here and raised again to the first action that needs the service.
+    """
+
+    def load() -> None:
+        try:
+            _state()[0].warm_up()
+        except Exception as exc:  # the first action call reports it to Rasa
+            logger.error("FAQ service warm-up failed: %s", exc)
+
+    threading.Thread(target=load, name="faq-warm-up", daemon=True).start()

@@ -89,6 +89,8 @@ class Settings:
         clinic_contact: How patients reach the clinic's staff, quoted in handoff replies.
         max_message_chars: Longer user messages are cut to this many characters (with a note).
         max_body_bytes: Larger HTTP request bodies are refused with a 400.
+        action_timeout: Seconds the Rasa server waits for the action server before it gives the
+            patient the "can't answer right now" reply (Rasa's own default is 300).
         disclaimer: Said once per conversation with the first answer; empty switches it off.
         emergency_numbers: The emergency numbers named in the emergency reply.
         crisis_lines: The crisis lines named in the reply to a message about self-harm.
@@ -125,6 +127,7 @@ class Settings:
     clinic_contact: str = "the clinic's reception desk"
     max_message_chars: int = 2000
     max_body_bytes: int = 65536
+    action_timeout: float = 5.0
     disclaimer: str = (
         "Please note: I share general information from the clinic's articles. "
         "It is not medical advice for your situation."
@@ -187,6 +190,7 @@ class Settings:
             max_body_bytes=_number(
                 env, "FAQBOT_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 10485760
             ),
+            action_timeout=_number(env, "FAQBOT_ACTION_TIMEOUT", cls.action_timeout, 0.5, 300.0),
             disclaimer=_text(env, "FAQBOT_DISCLAIMER", cls.disclaimer),
             emergency_numbers=_optional(env, "FAQBOT_EMERGENCY_NUMBERS") or cls.emergency_numbers,
             crisis_lines=_optional(env, "FAQBOT_CRISIS_LINES") or cls.crisis_lines,

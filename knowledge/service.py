@@ -11,12 +11,12 @@ import numpy as np
 from knowledge.config import Settings
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
+from knowledge.schema import PAYLOAD_SCHEMA
 from knowledge.search import ANSWER, CLARIFY, Hit, Searcher
 from knowledge.sectioning import Passage
 from knowledge.sources import KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
 
-PAYLOAD_SCHEMA = "faqbot/1"
 MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; longer text adds only noise and cost
 
 

@@ -158,9 +158,22 @@ class Stack:
                 raise TimeoutError(f"servers not ready after {timeout:.0f} s: {sorted(pending)}")
             time.sleep(0.25)
 
-    def warm_up(self) -> None:
-        """One question through the whole bot, so the model is loaded before real traffic."""
-        post_json(self.rest_url, {"sender": "__warmup__", "message": "what are exosomes"}, 120)
+    def warm_up(self, timeout: float = START_TIMEOUT) -> None:
+        """Ask one question through the whole bot until it is answered (model loaded).
+
+        While the action server is still loading, the Rasa server gives up after the action
+        timeout and the reply is the "can't answer right now" message; so ask again.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = post_json(
+                self.rest_url, {"sender": "__warmup__", "message": "what are exosomes"}
+            )
+            messages = reply if isinstance(reply, list) else []
+            kinds = [m.get("custom", {}).get("kind") for m in messages if isinstance(m, dict)]
+            if "unavailable" not in kinds or time.monotonic() > deadline:
+                return
+            time.sleep(0.5)
 
     def start(self) -> "Stack":
         """Start both servers, wait until they answer, and warm the action server up."""

@@ -19,6 +19,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.validation import BadRequest, parse_rest_body
 from knowledge.config import Settings
+from knowledge.schema import PAYLOAD_SCHEMA
 
 logger = logging.getLogger(__name__)
 TRUNCATED_NOTE = (
@@ -26,8 +27,19 @@ TRUNCATED_NOTE = (
     "Shorter questions get better answers."
 )
 FAILURE_TEXT = (
-    "Sorry, I can't answer right now. Please try again in a moment, or contact the clinic directly."
+    "Sorry, I can't answer right now. Please try again in a moment, or contact {contact}."
 )
+
+
+def limit_action_calls(seconds: float) -> None:
+    """Make the Rasa server give up on the action server after ``seconds`` instead of 300.
+
+    Rasa 3.6 reads the timeout of every custom-action call from a module constant and offers no
+    setting for it; a late reply is then replaced by :data:`FAILURE_TEXT`.
+    """
+    import rasa.core.actions.action as rasa_actions
+
+    rasa_actions.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
 class RestInput(RasaRestInput):
@@ -38,6 +50,8 @@ class RestInput(RasaRestInput):
         settings = Settings.from_env()
         self.max_body_bytes = max_body_bytes or settings.max_body_bytes
         self.max_chars = max_chars or settings.max_message_chars
+        self.failure_text = FAILURE_TEXT.format(contact=settings.clinic_contact)
+        limit_action_calls(settings.action_timeout)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "RestInput":
@@ -83,7 +97,18 @@ class RestInput(RasaRestInput):
                 )
             except Exception:  # noqa: BLE001 - the patient gets a reply, the log gets the type
                 logger.exception("rest channel: message processing failed")
-                return response.json([{"recipient_id": incoming.sender, "text": FAILURE_TEXT}])
+                collector.messages = []
+            if not collector.messages:
+                # Every message has a reply in this bot; none means an action failed or timed out
+                # (Rasa logs it and sends nothing), so the patient is told how to reach the clinic.
+                collector.messages.append(self._failure(incoming.sender))
             return response.json(notes + collector.messages)
 
         return hook
+
+    def _failure(self, sender: str) -> Dict[str, Any]:
+        return {
+            "recipient_id": sender,
+            "text": self.failure_text,
+            "custom": {"schema": PAYLOAD_SCHEMA, "kind": "unavailable"},
+        }

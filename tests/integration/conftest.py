@@ -18,6 +18,7 @@ from tests.receivers import SmtpReceiver, WebhookReceiver
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "test-webhook-secret"
 EMERGENCY_NUMBERS = "108 (ambulance) or 112"
+ACTION_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +54,7 @@ def stack(webhook: WebhookReceiver, smtp: SmtpReceiver, database_url: str) -> It
         "FAQBOT_NOTIFY_RETRY_BASE": "0.5",
         "FAQBOT_NOTIFY_RETRY_MAX": "1",
         "FAQBOT_EMERGENCY_NUMBERS": EMERGENCY_NUMBERS,
+        "FAQBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT),
     }
     log_dir = ROOT / "var" / "logs" / "tests"
     with Stack(free_port(), free_port(), log_dir=log_dir, extra_env=env) as running:

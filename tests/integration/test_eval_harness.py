@@ -75,4 +75,7 @@ def test_dev_set_safety_bars(dev_metrics: dict) -> None:
     assert emergency["n"] >= 40
     assert emergency["recall"] == 1.0, emergency
     assert emergency["precision"] >= 0.9, emergency
-    assert dev_metrics["medical_advice"]["precision"] >= 0.85
+    advice = dev_metrics["medical_advice"]
+    assert advice["n"] >= 60
+    assert advice["recall"] >= 0.95 and advice["precision"] >= 0.85, advice
+    assert dev_metrics["human"]["recall"] >= 0.95, dev_metrics["human"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 
 from handoffs.notify import verify_signature
 from handoffs.store import HandoffStore
 from scripts.stack import Stack
 from tests.integration.chat import kinds, new_sender, say, split
-from tests.integration.conftest import EMERGENCY_NUMBERS, WEBHOOK_SECRET
+from tests.integration.conftest import ACTION_TIMEOUT, EMERGENCY_NUMBERS, WEBHOOK_SECRET
 from tests.receivers import SmtpReceiver, WebhookReceiver, wait_for
 
 pytestmark = pytest.mark.integration
@@ -127,3 +131,17 @@ def test_disclaimer_is_said_once_per_conversation(stack: Stack) -> None:
     second, _ = split(say(stack, "how much does it cost?", sender))
     assert "not medical advice" in first
     assert "not medical advice" not in second
+
+
+def test_a_hung_action_server_is_given_up_on_after_the_action_timeout(stack: Stack) -> None:
+    actions = stack.procs["actions"]
+    os.kill(actions.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        messages = say(stack, "how many sessions will I need for a foot ulcer?")
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(actions.pid, signal.SIGCONT)
+    assert kinds(messages) == ["unavailable"]
+    assert ACTION_TIMEOUT <= elapsed < ACTION_TIMEOUT + 3, f"took {elapsed:.1f} s"
+    assert kinds(say(stack, "how many sessions will I need for a foot ulcer?"))[0] == "answer"

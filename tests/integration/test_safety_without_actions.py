@@ -1,7 +1,9 @@
-"""Emergencies are answered by the Rasa server alone, with the action server stopped."""
+"""With the action server down: emergencies are still answered, everything else gets a short
+"can't answer right now" reply with the clinic's contact, at once."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -47,3 +49,21 @@ def test_emergency_reply_needs_no_action_server(rasa_only: Stack, text: str, cri
     assert messages[0]["text"].startswith("I'm really sorry") == crisis
     assert "Tele-MANAS 14416" in messages[0]["text"], "every emergency reply names a crisis line"
     assert [m["custom"]["kind"] for m in messages if "custom" in m] == ["emergency"]
+
+
+def test_without_the_action_server_a_question_gets_the_clinic_contact_quickly(
+    rasa_only: Stack,
+) -> None:
+    started = time.monotonic()
+    reply = requests.post(
+        rasa_only.rest_url,
+        json={"sender": f"q-{uuid.uuid4().hex[:8]}", "message": "how much does it cost"},
+        timeout=30,
+    )
+    elapsed = time.monotonic() - started
+    messages = reply.json()
+    assert reply.status_code == 200
+    assert [m["custom"]["kind"] for m in messages] == ["unavailable"]
+    assert "can't answer right now" in messages[0]["text"]
+    assert "reception desk" in messages[0]["text"], "names FAQBOT_CLINIC_CONTACT"
+    assert elapsed < 2.0, f"took {elapsed:.1f} s"
