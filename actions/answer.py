@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.messages import answer_message, unreadable_message, with_disclaimer
+from actions.messages import Message, answer_message, unreadable_message, with_disclaimer
 from knowledge.config import Settings
 from knowledge.search import ANSWER, CLARIFY
 
@@ -32,9 +32,12 @@ def chosen_passage(tracker: Tracker) -> Optional[str]:
     return None
 
 
-def disclaimer_events(settings: Settings) -> List[EventType]:
-    """Remember that the disclaimer was said (nothing to remember when it is switched off)."""
-    return [SlotSet(DISCLAIMER_SLOT, True)] if settings.disclaimer else []
+def disclaimer_once(message: Message, tracker: Tracker) -> Tuple[Message, List[EventType]]:
+    """Add the disclaimer to the conversation's first such message, and remember it was said."""
+    disclaimer = Settings.from_env().disclaimer
+    if not disclaimer or tracker.get_slot(DISCLAIMER_SLOT):
+        return message, []
+    return with_disclaimer(message, disclaimer), [SlotSet(DISCLAIMER_SLOT, True)]
 
 
 def has_words(text: str) -> bool:
@@ -77,10 +80,8 @@ class ActionAnswerQuestion(Action):
             reply = await runtime.call(service.ask, text, condition, None, threshold)
         message = answer_message(reply)
         events: List[EventType] = []
-        if reply.kind in (ANSWER, CLARIFY) and not tracker.get_slot(DISCLAIMER_SLOT):
-            settings = Settings.from_env()
-            message = with_disclaimer(message, settings.disclaimer)
-            events += disclaimer_events(settings)
+        if reply.kind in (ANSWER, CLARIFY):
+            message, events = disclaimer_once(message, tracker)
         dispatcher.utter_message(**message)
         if reply.condition != tracker.get_slot(CONDITION_SLOT):
             events.append(SlotSet(CONDITION_SLOT, reply.condition))

@@ -50,11 +50,6 @@ def decode(value: Optional[str]) -> Optional[Contact]:
     return Contact(kind, rest) if kind in ("phone", "email") and rest else None
 
 
-def shown(contact: Contact) -> str:
-    """How the contact is read back to the patient."""
-    return contact.value or ""
-
-
 class ActionAskHandoffContact(Action):
     """The form's question: a phone number or e-mail address, or no."""
 
@@ -130,9 +125,7 @@ class ActionSaveContact(Action):
             if reference:
                 handoff = await staff.set_contact(reference, contact)
             else:
-                handoff = await staff.escalate(tracker, "user_request")
-                if handoff is not None:
-                    handoff = await staff.set_contact(handoff.reference, contact)
+                handoff = await staff.escalate(tracker, "user_request", contact)
             if handoff is not None:
                 reference = handoff.reference
         reset: List[EventType] = [
@@ -158,7 +151,7 @@ class ActionSaveContact(Action):
     ) -> str:
         ref = f" Your reference number is {reference}." if reference else ""
         if contact is not None and saved:
-            return f"Thank you. Our staff will contact you at {shown(contact)}.{ref}"
+            return f"Thank you. Our staff will contact you at {contact.value}.{ref}"
         if contact is not None:
             return (
                 "Sorry, I couldn't save your details just now. Please contact "

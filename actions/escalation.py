@@ -14,8 +14,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, staff
-from actions.answer import CONDITION_SLOT, DISCLAIMER_SLOT, disclaimer_events, has_words
-from actions.messages import handoff_text, medical_advice_messages, payload, with_disclaimer
+from actions.answer import CONDITION_SLOT, disclaimer_once, has_words
+from actions.messages import handoff_text, medical_advice_messages, payload
 from handoffs.records import Handoff
 from knowledge.config import Settings
 
@@ -83,10 +83,8 @@ class ActionMedicalAdvice(Action):
         messages = medical_advice_messages(
             general, handoff_payload(handoff), told(handoff, settings)
         )
-        events = handoff_events(handoff)
-        if not tracker.get_slot(DISCLAIMER_SLOT):
-            messages[0] = with_disclaimer(messages[0], settings.disclaimer)
-            events += disclaimer_events(settings)
+        messages[0], events = disclaimer_once(messages[0], tracker)
+        events += handoff_events(handoff)
         for message in messages:
             dispatcher.utter_message(**message)
         return events
@@ -133,6 +131,8 @@ class ActionEscalateEmergency(Action):
                 ),
                 json_message=payload("handoff", handoff=handoff_payload(handoff)),
             )
-        events = [e for e in handoff_events(handoff) if e.get("name") != CONTACT_WANTED_SLOT]
         # The self-harm flag belongs to this message only; a later emergency is judged afresh.
-        return [*events, SlotSet(EMERGENCY_TYPE_SLOT, None)]
+        events: List[EventType] = [SlotSet(EMERGENCY_TYPE_SLOT, None)]
+        if handoff is not None:
+            events.insert(0, SlotSet(REFERENCE_SLOT, handoff.reference))
+        return events

@@ -86,15 +86,18 @@ def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:
     return turns[-limit:]
 
 
-async def escalate(tracker: Tracker, reason: str) -> Optional[Handoff]:
+async def escalate(
+    tracker: Tracker, reason: str, contact: Optional[Contact] = None
+) -> Optional[Handoff]:
     """Create (or update) the sender's open handoff and schedule staff notifications.
+
+    ``contact`` defaults to what the channel tells (the WhatsApp number).
 
     Returns:
         The saved handoff, or ``None`` when the store cannot be reached (logged, never raised:
         the patient is then told how to reach the clinic directly).
     """
     store, notifier, _ = _state()
-    settings = Settings.from_env()
     try:
         await _call(store.warm_up)
         handoff = await _call(
@@ -102,8 +105,8 @@ async def escalate(tracker: Tracker, reason: str) -> Optional[Handoff]:
             channel_of(tracker),
             tracker.sender_id,
             reason,
-            recent_turns(tracker, settings.handoff_turns),
-            contact=known_contact(tracker),
+            recent_turns(tracker, store.turns_kept),
+            contact=contact or known_contact(tracker),
             sinks=tuple(notifier.sinks),
         )
     except Exception as exc:  # the patient must still get a reply

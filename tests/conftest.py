@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -10,6 +11,8 @@ from knowledge.config import Settings
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.service import FaqService
 from knowledge.sources import KnowledgeBase, load_knowledge_base
+from tests.databases import fresh_database
+from tests.receivers import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,3 +36,18 @@ def embedder(settings: Settings) -> Embedder:
 def service(settings: Settings, embedder: Embedder) -> FaqService:
     """The FAQ service over the project's built index (``make test`` builds it first)."""
     return FaqService(settings, embedder=embedder).warm_up()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh handoff database: a SQLite file, then a schema in the running PostgreSQL."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A real webhook receiver on a loopback port."""
+    hook = WebhookReceiver().start()
+    yield hook
+    hook.stop()

@@ -40,14 +40,6 @@ def store(db_url: str) -> Iterator[HandoffStore]:
     store.close()
 
 
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver()
-    hook.start()
-    yield hook
-    hook.stop()
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -212,10 +204,9 @@ def test_bad_database_url_is_a_clear_error(
     assert err.startswith(message) and err.count("\n") == 1
 
 
-def test_python_dash_m_handoffs(store: HandoffStore, db_url: str) -> None:
-    _, high = seed(store)
+def python_m_handoffs_list(db_url: str) -> "subprocess.CompletedProcess[str]":
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "handoffs", "list"],
         cwd=ROOT,
         env=env,
@@ -223,18 +214,15 @@ def test_python_dash_m_handoffs(store: HandoffStore, db_url: str) -> None:
         text=True,
         timeout=60,
     )
+
+
+def test_python_dash_m_handoffs(store: HandoffStore, db_url: str) -> None:
+    _, high = seed(store)
+    done = python_m_handoffs_list(db_url)
     assert done.returncode == 0, done.stderr
     assert high.reference in done.stdout
 
-    env["DATABASE_URL"] = "garbage://"
-    bad = subprocess.run(
-        [sys.executable, "-m", "handoffs", "list"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = python_m_handoffs_list("garbage://")
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1

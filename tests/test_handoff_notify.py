@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Iterator, List
 
 import pytest
@@ -25,7 +24,7 @@ from handoffs.records import Contact, Handoff, Turn
 from handoffs.store import HandoffStore
 from knowledge.config import Settings
 from tests.receivers import SmtpReceiver, WebhookReceiver
-from tests.test_handoff_store import T0, fresh_database
+from tests.test_handoff_store import T0
 
 SECRET = "test-secret"
 PATIENT_TEXT = "my chest hurts since this morning"
@@ -33,24 +32,11 @@ PHONE = "+919876543210"
 EMAIL = "ravi.patient@gmail.com"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request.param, tmp_path) as url:
-        yield url
-
-
 @pytest.fixture
 def store(store_url: str) -> Iterator[HandoffStore]:
     store = HandoffStore(store_url).warm_up()
     yield store
     store.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    hook = WebhookReceiver().start()
-    yield hook
-    hook.stop()
 
 
 @pytest.fixture
