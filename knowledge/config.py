@@ -59,6 +59,11 @@ def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
     return raw or None
 
 
+def _list(env: Mapping[str, str], name: str) -> Tuple[str, ...]:
+    """Read a comma-separated list."""
+    return tuple(item.strip() for item in (env.get(name) or "").split(",") if item.strip())
+
+
 def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     raw = env.get(name)
     path = Path(raw) if raw else default
@@ -110,6 +115,27 @@ class Settings:
         notify_timeout: Seconds a single notification attempt may take.
         notify_retry_base: Seconds before the first retry; doubled after each failure.
         notify_retry_max: Longest wait between retries, in seconds.
+        tracker_url: SQLAlchemy URL of Rasa's conversation (tracker) store.
+        lock_store_url: ``redis://`` URL of a shared lock store for several Rasa instances;
+            ``None`` keeps Rasa's in-process lock store (one instance only).
+        cors_origins: Web origins allowed to call the Rasa server from a browser (the widget).
+        enable_api: Whether the Rasa server exposes its HTTP API (off by default; needs
+            ``api_jwt_secret``).
+        api_jwt_secret: Secret that signs the JWTs the HTTP API requires when enabled.
+        rate_limit: Messages one sender may send per ``rate_window`` seconds.
+        rate_window: Length of the rate-limit window, in seconds.
+        retention_days: Conversations and resolved handoffs older than this are deleted.
+        whatsapp_verify_token: Token Meta sends in the webhook verification handshake.
+        whatsapp_app_secret: App secret that signs WhatsApp webhooks (``X-Hub-Signature-256``).
+        whatsapp_access_token: Bearer token for the Graph API messages endpoint.
+        whatsapp_phone_number_id: The business phone number id replies are sent from.
+        whatsapp_api_url: Base URL of the Graph API (a local fake in tests).
+        twilio_account_sid: Twilio account SID.
+        twilio_auth_token: Twilio auth token (signs webhooks, authenticates API calls).
+        twilio_whatsapp_from: The Twilio WhatsApp sender, e.g. ``whatsapp:+14155238886``.
+        twilio_api_url: Base URL of Twilio's REST API (a local fake in tests).
+        twilio_webhook_url: Public URL Twilio calls, when a proxy changes scheme or host
+            (signatures are computed over this URL).
     """
 
     sources_dir: Path = PROJECT_ROOT / "knowledge" / "sources"
@@ -150,6 +176,24 @@ class Settings:
     notify_timeout: float = 5.0
     notify_retry_base: float = 2.0
     notify_retry_max: float = 300.0
+    tracker_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'conversations.db'}"
+    lock_store_url: Optional[str] = None
+    cors_origins: Tuple[str, ...] = ()
+    enable_api: bool = False
+    api_jwt_secret: Optional[str] = None
+    rate_limit: int = 20
+    rate_window: float = 60.0
+    retention_days: int = 30
+    whatsapp_verify_token: Optional[str] = None
+    whatsapp_app_secret: Optional[str] = None
+    whatsapp_access_token: Optional[str] = None
+    whatsapp_phone_number_id: Optional[str] = None
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    twilio_account_sid: Optional[str] = None
+    twilio_auth_token: Optional[str] = None
+    twilio_whatsapp_from: Optional[str] = None
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_webhook_url: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.question_weight + self.sentence_weight > 1.0:
@@ -158,6 +202,11 @@ class Settings:
             raise ConfigError("FAQBOT_SMTP_TO must name at least one address when SMTP is set")
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ConfigError("FAQBOT_WEBHOOK_URL must start with http:// or https://")
+        if self.enable_api and (not self.api_jwt_secret or len(self.api_jwt_secret) < 32):
+            raise ConfigError(
+                "FAQBOT_ENABLE_API needs FAQBOT_API_JWT_SECRET of at least 32 characters: "
+                "the Rasa HTTP API must not run without authentication"
+            )
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -204,9 +253,7 @@ class Settings:
             smtp_host=_optional(env, "FAQBOT_SMTP_HOST"),
             smtp_port=_number(env, "FAQBOT_SMTP_PORT", cls.smtp_port, 1, 65535),
             smtp_from=_optional(env, "FAQBOT_SMTP_FROM") or cls.smtp_from,
-            smtp_to=tuple(
-                a.strip() for a in (env.get("FAQBOT_SMTP_TO") or "").split(",") if a.strip()
-            ),
+            smtp_to=_list(env, "FAQBOT_SMTP_TO"),
             smtp_username=_optional(env, "FAQBOT_SMTP_USERNAME"),
             smtp_password=_optional(env, "FAQBOT_SMTP_PASSWORD"),
             smtp_starttls=_flag(env, "FAQBOT_SMTP_STARTTLS", cls.smtp_starttls),
@@ -217,4 +264,24 @@ class Settings:
             notify_retry_max=_number(
                 env, "FAQBOT_NOTIFY_RETRY_MAX", cls.notify_retry_max, 0.01, 86400.0
             ),
+            tracker_url=_optional(env, "FAQBOT_TRACKER_URL") or cls.tracker_url,
+            lock_store_url=_optional(env, "FAQBOT_LOCK_STORE_URL"),
+            cors_origins=_list(env, "FAQBOT_CORS_ORIGINS"),
+            enable_api=_flag(env, "FAQBOT_ENABLE_API", cls.enable_api),
+            api_jwt_secret=_optional(env, "FAQBOT_API_JWT_SECRET"),
+            rate_limit=_number(env, "FAQBOT_RATE_LIMIT", cls.rate_limit, 1, 100000),
+            rate_window=_number(env, "FAQBOT_RATE_WINDOW", cls.rate_window, 1.0, 86400.0),
+            retention_days=_number(env, "FAQBOT_RETENTION_DAYS", cls.retention_days, 1, 36500),
+            whatsapp_verify_token=_optional(env, "WHATSAPP_VERIFY_TOKEN"),
+            whatsapp_app_secret=_optional(env, "WHATSAPP_APP_SECRET"),
+            whatsapp_access_token=_optional(env, "WHATSAPP_ACCESS_TOKEN"),
+            whatsapp_phone_number_id=_optional(env, "WHATSAPP_PHONE_NUMBER_ID"),
+            whatsapp_api_url=(
+                _optional(env, "WHATSAPP_API_URL") or cls.whatsapp_api_url
+            ).rstrip("/"),
+            twilio_account_sid=_optional(env, "TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=_optional(env, "TWILIO_AUTH_TOKEN"),
+            twilio_whatsapp_from=_optional(env, "TWILIO_WHATSAPP_FROM"),
+            twilio_api_url=(_optional(env, "TWILIO_API_URL") or cls.twilio_api_url).rstrip("/"),
+            twilio_webhook_url=_optional(env, "TWILIO_WEBHOOK_URL"),
         )

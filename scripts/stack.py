@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Dict, List, Optional, Type
 
+from knowledge.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL_DIR = ROOT / "models"
@@ -81,6 +83,9 @@ class Stack:
         self.log_dir = log_dir
         self.env = {**base_env(), **(extra_env or {})}
         self.env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+        # rasa-sdk listens on every interface unless told otherwise; the action server has no
+        # authentication, so it stays on loopback unless ACTION_HOST says where else.
+        self.env["SANIC_HOST"] = self.env.get("ACTION_HOST", "127.0.0.1")
         self.procs: Dict[str, subprocess.Popen] = {}
         self._logs: Dict[str, IO[bytes]] = {}
 
@@ -119,25 +124,38 @@ class Stack:
             ],
         )
 
+    def rasa_args(self) -> List[str]:
+        """The ``rasa run`` command line: channels, stores, CORS and (only if asked) the API."""
+        settings = Settings.from_env(self.env)
+        args = [
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(self.model),
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--credentials",
+            "bot/credentials.yml",
+            "--interface",
+            self.host,
+            "--port",
+            str(self.rasa_port),
+        ]
+        if settings.cors_origins:
+            args += ["--cors", *settings.cors_origins]
+        if settings.enable_api:
+            print(
+                "warning: the Rasa HTTP API is enabled (FAQBOT_ENABLE_API); every call needs a "
+                "JWT signed with FAQBOT_API_JWT_SECRET. Do not expose it to the internet.",
+                file=sys.stderr,
+                flush=True,
+            )
+            args += ["--enable-api", "--jwt-secret", str(settings.api_jwt_secret)]
+        return args
+
     def start_rasa(self) -> None:
-        """Start the Rasa server with the REST channel."""
-        self._spawn(
-            "rasa",
-            [
-                str(BIN / "rasa"),
-                "run",
-                "--model",
-                str(self.model),
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--credentials",
-                "bot/credentials.yml",
-                "--interface",
-                self.host,
-                "--port",
-                str(self.rasa_port),
-            ],
-        )
+        """Start the Rasa server with the channels in ``bot/credentials.yml``."""
+        self._spawn("rasa", self.rasa_args())
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until both servers answer; raise if one exits or the time runs out."""
@@ -165,9 +183,11 @@ class Stack:
         timeout and the reply is the "can't answer right now" message; so ask again.
         """
         deadline = time.monotonic() + timeout
+        attempt = 0
         while True:
+            attempt += 1
             reply = post_json(
-                self.rest_url, {"sender": "__warmup__", "message": "what are exosomes"}
+                self.rest_url, {"sender": f"__warmup-{attempt}__", "message": "what are exosomes"}
             )
             messages = reply if isinstance(reply, list) else []
             kinds = [m.get("custom", {}).get("kind") for m in messages if isinstance(m, dict)]
@@ -206,6 +226,16 @@ class Stack:
             log = self._logs.pop(key, None)
             if log is not None:
                 log.close()
+
+    def kill(self, name: str) -> None:
+        """Kill one server at once (SIGKILL), as a crash or an out-of-memory kill would."""
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log = self._logs.pop(name, None)
+        if log is not None:
+            log.close()
 
     def __enter__(self) -> "Stack":
         return self.start()

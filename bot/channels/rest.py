@@ -17,29 +17,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.replies import (
+    failure_message,
+    limit_action_calls,
+    rate_limited_message,
+    truncated_note,
+)
 from bot.channels.validation import BadRequest, parse_rest_body
 from knowledge.config import Settings
-from knowledge.schema import PAYLOAD_SCHEMA
 
 logger = logging.getLogger(__name__)
-TRUNCATED_NOTE = (
-    "Your message was very long, so I only read its first {n} characters. "
-    "Shorter questions get better answers."
-)
-FAILURE_TEXT = (
-    "Sorry, I can't answer right now. Please try again in a moment, or contact {contact}."
-)
-
-
-def limit_action_calls(seconds: float) -> None:
-    """Make the Rasa server give up on the action server after ``seconds`` instead of 300.
-
-    Rasa 3.6 reads the timeout of every custom-action call from a module constant and offers no
-    setting for it; a late reply is then replaced by :data:`FAILURE_TEXT`.
-    """
-    import rasa.core.actions.action as rasa_actions
-
-    rasa_actions.DEFAULT_REQUEST_TIMEOUT = seconds
 
 
 class RestInput(RasaRestInput):
@@ -47,11 +35,11 @@ class RestInput(RasaRestInput):
 
     def __init__(self, max_body_bytes: Optional[int] = None, max_chars: Optional[int] = None):
         """Limits default to the project's settings (environment variables)."""
-        settings = Settings.from_env()
-        self.max_body_bytes = max_body_bytes or settings.max_body_bytes
-        self.max_chars = max_chars or settings.max_message_chars
-        self.failure_text = FAILURE_TEXT.format(contact=settings.clinic_contact)
-        limit_action_calls(settings.action_timeout)
+        self.settings = Settings.from_env()
+        self.max_body_bytes = max_body_bytes or self.settings.max_body_bytes
+        self.max_chars = max_chars or self.settings.max_message_chars
+        self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
+        limit_action_calls(self.settings.action_timeout)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "RestInput":
@@ -76,14 +64,13 @@ class RestInput(RasaRestInput):
                 incoming = parse_rest_body(request.body or b"", self.max_body_bytes, self.max_chars)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
+            if not self.limiter.allow(incoming.sender):
+                return response.json([rate_limited_message(self.settings, incoming.sender)])
             collector = CollectingOutputChannel()
             notes: List[Dict[str, Any]] = []
             if incoming.truncated:
                 notes.append(
-                    {
-                        "recipient_id": incoming.sender,
-                        "text": TRUNCATED_NOTE.format(n=f"{self.max_chars:,}"),
-                    }
+                    {"recipient_id": incoming.sender, "text": truncated_note(self.max_chars)}
                 )
             try:
                 await on_new_message(
@@ -101,14 +88,7 @@ class RestInput(RasaRestInput):
             if not collector.messages:
                 # Every message has a reply in this bot; none means an action failed or timed out
                 # (Rasa logs it and sends nothing), so the patient is told how to reach the clinic.
-                collector.messages.append(self._failure(incoming.sender))
+                collector.messages.append(failure_message(self.settings, incoming.sender))
             return response.json(notes + collector.messages)
 
         return hook
-
-    def _failure(self, sender: str) -> Dict[str, Any]:
-        return {
-            "recipient_id": sender,
-            "text": self.failure_text,
-            "custom": {"schema": PAYLOAD_SCHEMA, "kind": "unavailable"},
-        }

@@ -41,11 +41,20 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(webhook: WebhookReceiver, smtp: SmtpReceiver, database_url: str) -> Iterator[Stack]:
+def tracker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The running Rasa server's conversation store (a throwaway SQLite file)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('conversations') / 'conversations.db'}"
+
+
+@pytest.fixture(scope="session")
+def stack(
+    webhook: WebhookReceiver, smtp: SmtpReceiver, database_url: str, tracker_url: str
+) -> Iterator[Stack]:
     if not (ROOT / "models" / "faqbot.tar.gz").is_file():
         pytest.fail("no trained model: run the tests with 'make test'")
     env = {
         "DATABASE_URL": database_url,
+        "FAQBOT_TRACKER_URL": tracker_url,
         "FAQBOT_WEBHOOK_URL": webhook.url,
         "FAQBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "FAQBOT_SMTP_HOST": "127.0.0.1",
