@@ -1,9 +1,12 @@
 """Rasa custom actions: thin adapters from the rasa-sdk action server to :mod:`knowledge`.
 
 Importing the package (the action server does at start-up) begins loading the FAQ service in a
-background thread; see :func:`actions.runtime.warm_up_in_background`.
+background thread (see :func:`actions.runtime.warm_up_in_background`) and redacts contact details
+from the log output.
 """
 
 from actions import runtime
+from knowledge.redact import install_log_redaction
 
+install_log_redaction()
 runtime.warm_up_in_background()

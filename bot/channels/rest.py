@@ -26,6 +26,7 @@ from bot.channels.replies import (
 )
 from bot.channels.validation import BadRequest, parse_rest_body
 from knowledge.config import Settings
+from knowledge.redact import install_log_redaction
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class RestInput(RasaRestInput):
         self.max_chars = max_chars or self.settings.max_message_chars
         self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
         limit_action_calls(self.settings.action_timeout)
+        install_log_redaction()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "RestInput":
