@@ -14,7 +14,7 @@ MODELS := models
 CASES ?= tests/eval/dev.yml
 TRAIN_ARGS := --config $(CONFIG) --domain $(DOMAIN) --data $(DATA) --out $(MODELS) --fixed-model-name faqbot
 
-.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs
+.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs retention
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,3 +62,6 @@ clean: ## remove the trained model, the index and caches (keeps .venv)
 
 handoffs: install ## staff: list/show/claim/resolve handoffs, e.g. make handoffs ARGS="show HX7K-3M9Q"
 	@$(PY) -m handoffs $(or $(ARGS),list)
+
+retention: install ## delete conversations and resolved handoffs older than FAQBOT_RETENTION_DAYS (30)
+	@$(PY) -m bot.retention $(ARGS)
