@@ -1,12 +1,14 @@
 """Rasa custom actions: thin adapters from the rasa-sdk action server to :mod:`knowledge`.
 
 Importing the package (the action server does at start-up) begins loading the FAQ service in a
-background thread (see :func:`actions.runtime.warm_up_in_background`) and redacts contact details
-from the log output.
+background thread (see :func:`actions.runtime.warm_up_in_background`), starts the handoff
+delivery thread (which picks up work a previous run left: see :func:`actions.staff.start_delivery`)
+and redacts contact details from the log output.
 """
 
-from actions import runtime
+from actions import runtime, staff
 from knowledge.redact import install_log_redaction
 
 install_log_redaction()
 runtime.warm_up_in_background()
+staff.start_delivery()

@@ -19,7 +19,7 @@ from actions import staff
 from actions.escalation import CONTACT_WANTED_SLOT, REFERENCE_SLOT, handoff_payload
 from actions.messages import payload
 from handoffs.contact import parse_contact
-from handoffs.records import Contact
+from handoffs.records import Contact, Handoff
 from knowledge.config import Settings
 
 CONTACT_SLOT = "handoff_contact"
@@ -118,7 +118,7 @@ class ActionSaveContact(Action):
             value = encode(parsed.contact)
         contact = decode(value)
         reference = tracker.get_slot(REFERENCE_SLOT)
-        handoff = None
+        handoff: staff.Escalation = None
         if value == DECLINED and reference:  # staff then know not to wait for details
             await staff.set_contact(reference, Contact("declined"))
         if contact is not None:
@@ -126,7 +126,7 @@ class ActionSaveContact(Action):
                 handoff = await staff.set_contact(reference, contact)
             else:
                 handoff = await staff.escalate(tracker, "user_request", contact)
-            if handoff is not None:
+            if isinstance(handoff, Handoff):
                 reference = handoff.reference
         reset: List[EventType] = [
             SlotSet(CONTACT_SLOT, None),

@@ -24,9 +24,9 @@ CONTACT_WANTED_SLOT = "contact_wanted"
 EMERGENCY_TYPE_SLOT = "emergency_type"
 
 
-def handoff_events(handoff: Optional[Handoff]) -> List[EventType]:
+def handoff_events(handoff: staff.Escalation) -> List[EventType]:
     """Remember the reference; ask for contact details only when staff cannot reach the patient."""
-    if handoff is None:
+    if not isinstance(handoff, Handoff):
         return [SlotSet(CONTACT_WANTED_SLOT, False)]
     return [
         SlotSet(REFERENCE_SLOT, handoff.reference),
@@ -34,19 +34,22 @@ def handoff_events(handoff: Optional[Handoff]) -> List[EventType]:
     ]
 
 
-def handoff_payload(handoff: Optional[Handoff]) -> Optional[Dict[str, Any]]:
+def handoff_payload(handoff: staff.Escalation) -> Optional[Dict[str, Any]]:
     """The handoff part of a message payload (no patient data)."""
+    if isinstance(handoff, staff.Queued):
+        return {"reference": None, "reason": handoff.reason, "queued": True}
     if handoff is None:
         return None
     return {"reference": handoff.reference, "reason": handoff.reason}
 
 
-def told(handoff: Optional[Handoff], settings: Settings) -> str:
+def told(handoff: staff.Escalation, settings: Settings) -> str:
     """The sentence about the handoff."""
     return handoff_text(
-        handoff.reference if handoff else None,
+        handoff.reference if isinstance(handoff, Handoff) else None,
         settings.handoff_next_steps,
         settings.clinic_contact,
+        queued=isinstance(handoff, staff.Queued),
     )
 
 
@@ -123,16 +126,19 @@ class ActionEscalateEmergency(Action):
     ) -> List[EventType]:
         """Save the urgent handoff and say so in one short line."""
         handoff = await staff.escalate(tracker, "emergency")
-        if handoff is not None:
+        if isinstance(handoff, Handoff):
+            alerted = f"I have also alerted our clinic's staff (reference {handoff.reference})."
+        elif isinstance(handoff, staff.Queued):
+            alerted = "Our clinic's staff will also be alerted as soon as their system is back."
+        else:
+            alerted = ""
+        if alerted:
             dispatcher.utter_message(
-                text=(
-                    f"I have also alerted our clinic's staff (reference {handoff.reference}). "
-                    "Please call for help first."
-                ),
+                text=f"{alerted} Please call for help first.",
                 json_message=payload("handoff", handoff=handoff_payload(handoff)),
             )
         # The self-harm flag belongs to this message only; a later emergency is judged afresh.
         events: List[EventType] = [SlotSet(EMERGENCY_TYPE_SLOT, None)]
-        if handoff is not None:
+        if isinstance(handoff, Handoff):
             events.insert(0, SlotSet(REFERENCE_SLOT, handoff.reference))
         return events

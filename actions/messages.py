@@ -113,8 +113,19 @@ def medical_advice_messages(
     return messages
 
 
-def handoff_text(reference: Optional[str], next_steps: str, clinic_contact: str) -> str:
-    """What the patient is told after a handoff: the reference and what happens next."""
+def handoff_text(
+    reference: Optional[str], next_steps: str, clinic_contact: str, queued: bool = False
+) -> str:
+    """What the patient is told after a handoff: the reference and what happens next.
+
+    ``queued`` means the store was down and the request waits in the spool.
+    """
+    if queued:
+        return (
+            "Our staff system is not reachable just now, so I have kept your request and it will "
+            f"be passed on to our staff automatically. If it is urgent, please contact "
+            f"{clinic_contact} directly."
+        )
     if reference is None:
         return (
             f"I couldn't pass this on to our staff automatically just now. Please contact "

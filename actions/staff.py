@@ -3,23 +3,26 @@
 The store is written off the event loop (SQLAlchemy is blocking). A record and its pending
 notifications are saved in one transaction before anyone is notified, so a notifier that is down
 loses nothing: a background loop on the action server's event loop delivers due notifications,
-retrying with backoff. Nothing a patient wrote is logged here.
+retrying with backoff. When the database itself is down, the escalation is kept in a local spool
+file (:mod:`handoffs.spool`) and stored by the same loop once the database is back. Nothing a
+patient wrote is logged here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, List, Optional, TypeVar
+from typing import Any, Callable, List, Optional, TypeVar, Union
 
 from rasa_sdk import Tracker
 
 from handoffs.notify import Notifier, sinks_from_settings
-from handoffs.records import Contact, Handoff, Turn
+from handoffs.records import Contact, Handoff, Turn, utc_now
+from handoffs.spool import PendingEscalation, Spool
 from handoffs.store import HandoffStore
 from knowledge.config import Settings
 
@@ -33,15 +36,25 @@ _lock = threading.Lock()
 _store: Optional[HandoffStore] = None
 _notifier: Optional[Notifier] = None
 _pool: Optional[ThreadPoolExecutor] = None
-_wake: Optional[asyncio.Event] = None
-_loop_task: Optional["asyncio.Task[None]"] = None
+_spool: Optional[Spool] = None
+_wake = threading.Event()
+_thread_lock = threading.Lock()
+_thread: Optional[threading.Thread] = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An escalation kept in the spool because the store is down; stored later."""
+
+    reason: str
 
 
 def _state() -> "tuple[HandoffStore, Notifier, ThreadPoolExecutor]":
-    global _store, _notifier, _pool
+    global _store, _notifier, _pool, _spool
     with _lock:
         if _store is None or _notifier is None or _pool is None:
             settings = Settings.from_env()
+            _spool = Spool(settings.handoff_spool)
             store = HandoffStore(settings.database_url, turns_kept=settings.handoff_turns)
             _notifier = Notifier(
                 store,
@@ -86,18 +99,22 @@ def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:
     return turns[-limit:]
 
 
-async def escalate(
-    tracker: Tracker, reason: str, contact: Optional[Contact] = None
-) -> Optional[Handoff]:
+Escalation = Union[Handoff, Queued, None]
+
+
+async def escalate(tracker: Tracker, reason: str, contact: Optional[Contact] = None) -> Escalation:
     """Create (or update) the sender's open handoff and schedule staff notifications.
 
     ``contact`` defaults to what the channel tells (the WhatsApp number).
 
     Returns:
-        The saved handoff, or ``None`` when the store cannot be reached (logged, never raised:
-        the patient is then told how to reach the clinic directly).
+        The saved handoff; :class:`Queued` when the store cannot be reached and the escalation
+        was spooled for later; ``None`` when even that failed (logged, never raised: the patient
+        is then told how to reach the clinic directly).
     """
     store, notifier, _ = _state()
+    turns = recent_turns(tracker, store.turns_kept)
+    contact = contact or known_contact(tracker)
     try:
         await _call(store.warm_up)
         handoff = await _call(
@@ -105,15 +122,34 @@ async def escalate(
             channel_of(tracker),
             tracker.sender_id,
             reason,
-            recent_turns(tracker, store.turns_kept),
-            contact=contact or known_contact(tracker),
+            turns,
+            contact=contact,
             sinks=tuple(notifier.sinks),
         )
     except Exception as exc:  # the patient must still get a reply
-        logger.error("handoff store unavailable (%s): %s not saved", type(exc).__name__, reason)
-        return None
+        logger.error(
+            "handoff store unavailable (%s): %s kept in the spool", type(exc).__name__, reason
+        )
+        pending = PendingEscalation(
+            channel_of(tracker), tracker.sender_id, reason, tuple(turns), contact, utc_now()
+        )
+        try:
+            await _call(_spool_of().add, pending)
+        except Exception as spool_exc:
+            logger.error(
+                "handoff spool unavailable (%s): %s lost", type(spool_exc).__name__, reason
+            )
+            return None
+        _kick()
+        return Queued(reason)
     _kick()
     return handoff
+
+
+def _spool_of() -> Spool:
+    _state()
+    assert _spool is not None  # noqa: S101 - set together with the store
+    return _spool
 
 
 async def set_contact(reference: str, contact: Contact) -> Optional[Handoff]:
@@ -127,30 +163,40 @@ async def set_contact(reference: str, contact: Contact) -> Optional[Handoff]:
         return None
 
 
+def start_delivery() -> None:
+    """Start the background thread that stores spooled escalations and sends notifications.
+
+    Called when the action server starts (so work left by a previous run is picked up) and
+    after every escalation; a running thread is left alone.
+    """
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(
+                target=_deliver_forever, name="handoff-delivery", daemon=True
+            )
+            _thread.start()
+
+
 def _kick() -> None:
-    """Wake the delivery loop now, starting it on the running event loop if needed."""
-    global _wake, _loop_task
-    if _loop_task is None or _loop_task.done():
-        _wake = asyncio.Event()
-        _loop_task = asyncio.get_running_loop().create_task(_deliver_forever())
-    if _wake is not None:
-        _wake.set()
+    """Wake the delivery thread now (starting it if needed)."""
+    start_delivery()
+    _wake.set()
 
 
-async def _deliver_forever() -> None:
-    """Send due notifications whenever woken, and every ``POLL_SECONDS`` for retries."""
-    _, notifier, _ = _state()
-    if not notifier.sinks:
-        return
+def _deliver_forever() -> None:
+    """Store spooled escalations and send due notifications: when woken, and every poll."""
+    store, notifier, _ = _state()
+    spool = _spool_of()
     poll = min(POLL_SECONDS, Settings.from_env().notify_retry_base)
     while True:
         try:
-            await _call(notifier.deliver_due)
+            stored = spool.drain(store, tuple(notifier.sinks))
+            if stored:
+                logger.info("stored %d spooled handoff(s)", stored)
+            if notifier.sinks:
+                notifier.deliver_due()
         except Exception as exc:  # store down: try again on the next round
             logger.warning("handoff delivery round failed (%s)", type(exc).__name__)
-        wake = _wake
-        if wake is None:  # pragma: no cover - set by _kick before this task starts
-            return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=poll)
-        wake.clear()
+        _wake.wait(poll)
+        _wake.clear()

@@ -102,6 +102,7 @@ class Settings:
         database_url: SQLAlchemy URL of the handoff store (SQLite file by default).
         handoff_turns: How many of the latest conversation turns a handoff keeps.
         handoff_next_steps: What the patient is told happens after a handoff.
+        handoff_spool: File that keeps escalations while the handoff database is down.
         phone_region: Region used to read phone numbers written without a country code.
         webhook_url: Staff notification webhook (JSON POST); ``None`` switches it off.
         webhook_secret: Signs webhook bodies (``X-Faqbot-Signature``) when set.
@@ -163,6 +164,7 @@ class Settings:
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'faqbot.db'}"
     handoff_turns: int = 10
     handoff_next_steps: str = "A member of our staff will get back to you as soon as they can."
+    handoff_spool: Path = PROJECT_ROOT / "var" / "spool" / "handoffs.jsonl"
     phone_region: str = "IN"
     webhook_url: Optional[str] = None
     webhook_secret: Optional[str] = None
@@ -247,6 +249,7 @@ class Settings:
             handoff_turns=_number(env, "FAQBOT_HANDOFF_TURNS", cls.handoff_turns, 1, 100),
             handoff_next_steps=_optional(env, "FAQBOT_HANDOFF_NEXT_STEPS")
             or cls.handoff_next_steps,
+            handoff_spool=_path(env, "FAQBOT_HANDOFF_SPOOL", cls.handoff_spool),
             phone_region=(_optional(env, "FAQBOT_PHONE_REGION") or cls.phone_region).upper(),
             webhook_url=_optional(env, "FAQBOT_WEBHOOK_URL"),
             webhook_secret=_optional(env, "FAQBOT_WEBHOOK_SECRET"),

@@ -18,6 +18,7 @@ from actions.contact import ActionSaveContact, ValidateHandoffContactForm
 from actions.escalation import ActionMedicalAdvice, ActionRequestHuman
 from handoffs.notify import Notifier
 from handoffs.records import Contact
+from handoffs.spool import Spool
 from handoffs.store import HandoffStore
 from knowledge.config import Settings
 from knowledge.service import FaqService
@@ -214,9 +215,35 @@ def test_on_whatsapp_the_number_is_known_and_not_asked_for(store: HandoffStore) 
     assert saved is not None and saved.contact == Contact("phone", "+919876543210")
 
 
-def test_store_down_tells_the_patient_how_to_reach_the_clinic(
-    monkeypatch: pytest.MonkeyPatch,
+def test_store_down_keeps_the_request_in_the_spool_until_the_store_is_back(
+    store: HandoffStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    spool = Spool(tmp_path / "spool" / "handoffs.jsonl")
+    monkeypatch.setattr(staff, "_spool", spool)
+    monkeypatch.setattr(staff, "_store", HandoffStore("postgresql://nobody@127.0.0.1:1/none"))
+    messages, events = run(ActionRequestHuman(), tracker("talk to a person", "request_human"))
+    assert "kept your request" in messages[0]["text"]
+    assert messages[0]["custom"]["handoff"] == {
+        "reference": None,
+        "reason": "user_request",
+        "queued": True,
+    }
+    assert events == [SlotSet("contact_wanted", False)]
+    [pending] = spool.pending()
+    assert (pending.sender_id, pending.reason) == ("patient-1", "user_request")
+
+    assert spool.drain(store, ()) == 1
+    [saved] = store.list()
+    assert (saved.sender_id, saved.reason) == ("patient-1", "user_request")
+    assert spool.pending() == []
+
+
+def test_store_and_spool_both_down_tell_the_patient_to_contact_the_clinic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(staff, "_spool", Spool(blocked / "handoffs.jsonl"))
     monkeypatch.setattr(staff, "_store", HandoffStore("postgresql://nobody@127.0.0.1:1/none"))
     messages, events = run(ActionRequestHuman(), tracker("talk to a person", "request_human"))
     assert "couldn't pass this on" in messages[0]["text"]

@@ -18,10 +18,14 @@ import pytest
 import redis
 import requests
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
+from handoffs.store import HandoffStore
 from scripts.stack import Stack, free_port
 from tests.databases import fresh_database
 from tests.integration.chat import new_sender, say, split
+from tests.proxy import TcpProxy
+from tests.receivers import WebhookReceiver, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -84,12 +88,33 @@ def shared_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def handoff_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh PostgreSQL schema for the handoffs (reached directly, not through the proxy)."""
+    with fresh_database("postgresql", tmp_path_factory.mktemp("handoffs")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def database_proxy(handoff_database: str) -> Iterator[TcpProxy]:
+    """The action server reaches the handoff database through this, so a test can cut it."""
+    target = make_url(handoff_database)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture(scope="module")
 def two_servers(
-    shared_stores: str, tmp_path_factory: pytest.TempPathFactory
+    shared_stores: str,
+    handoff_database: str,
+    database_proxy: TcpProxy,
+    webhook: WebhookReceiver,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Tuple[Stack, Stack]]:
     """Rasa servers A and B sharing PostgreSQL and Redis, and one action server.
 
-    B also has the HTTP API enabled (JWT) and a CORS origin, to check both are enforced.
+    B also has the HTTP API enabled (JWT) and a CORS origin, to check both are enforced. The
+    action server's handoff database is PostgreSQL behind :class:`TcpProxy`.
     """
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping()
@@ -98,7 +123,12 @@ def two_servers(
     env = {
         "FAQBOT_TRACKER_URL": shared_stores,
         "FAQBOT_LOCK_STORE_URL": REDIS_URL,
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('scale') / 'handoffs.db'}",
+        "DATABASE_URL": make_url(handoff_database)
+        .set(host="127.0.0.1", port=database_proxy.port)
+        .render_as_string(hide_password=False),
+        "FAQBOT_WEBHOOK_URL": webhook.url,
+        "FAQBOT_NOTIFY_RETRY_BASE": "0.5",
+        "FAQBOT_HANDOFF_SPOOL": str(tmp_path_factory.mktemp("spool") / "handoffs.jsonl"),
         "FAQBOT_CORS_ORIGINS": ALLOWED_ORIGIN,
     }
     log_dir = ROOT / "var" / "logs" / "tests" / "scale-out"
@@ -193,3 +223,35 @@ def test_http_api_needs_a_token_and_cors_is_limited_to_configured_origins(
 
     assert preflight(ALLOWED_ORIGIN).headers.get("Access-Control-Allow-Origin") == ALLOWED_ORIGIN
     assert "Access-Control-Allow-Origin" not in preflight("https://evil.example").headers
+
+
+@pytest.mark.integration
+def test_a_handoff_made_while_its_database_is_down_is_stored_and_notified_once_it_is_back(
+    two_servers: Tuple[Stack, Stack],
+    handoff_database: str,
+    database_proxy: TcpProxy,
+    webhook: WebhookReceiver,
+) -> None:
+    _, second = two_servers
+    sender = new_sender("spool")
+    database_proxy.cut()
+    try:
+        reply = say(second, "can I talk to a person please", sender)
+    finally:
+        database_proxy.restore()
+    text, customs = split(reply)
+    assert "kept your request" in text
+    assert {"reference": None, "reason": "user_request", "queued": True} in [
+        c.get("handoff") for c in customs
+    ]
+
+    store = HandoffStore(handoff_database).warm_up()
+    try:
+        saved = wait_for(lambda: [h for h in store.list() if h.sender_id == sender], timeout=30)
+        assert saved[0].reason == "user_request"
+        assert [t.text for t in saved[0].turns if t.speaker == "patient"] == [
+            "can I talk to a person please"
+        ]
+        wait_for(lambda: webhook.delivered_for(saved[0].reference), timeout=30)
+    finally:
+        store.close()
