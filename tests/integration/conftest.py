@@ -1,7 +1,8 @@
 """The real bot: trained model, action server and Rasa server on free loopback ports.
 
 The action server writes handoffs to a throwaway SQLite file and notifies a real local webhook
-receiver and a real local SMTP server.
+receiver and a real local SMTP server. The WhatsApp and Twilio channels send their replies to local
+fakes of the Graph API and of Twilio's Messages API.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import pytest
 
 from handoffs.store import HandoffStore
 from scripts.stack import Stack, free_port
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.twilio_api import FakeTwilioApi
 from tests.receivers import SmtpReceiver, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "test-webhook-secret"
 EMERGENCY_NUMBERS = "108 (ambulance) or 112"
 ACTION_TIMEOUT = 3.0
+WHATSAPP_VERIFY_TOKEN = "test-verify-token"
+WHATSAPP_APP_SECRET = "test-app-secret"
+TWILIO_WHATSAPP_FROM = "whatsapp:+14155238886"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +42,20 @@ def smtp() -> Iterator[SmtpReceiver]:
 
 
 @pytest.fixture(scope="session")
+def graph_api() -> Iterator[FakeGraphApi]:
+    fake = FakeGraphApi().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def twilio_api() -> Iterator[FakeTwilioApi]:
+    fake = FakeTwilioApi().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('handoffs') / 'handoffs.db'}"
 
@@ -48,7 +68,12 @@ def tracker_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def stack(
-    webhook: WebhookReceiver, smtp: SmtpReceiver, database_url: str, tracker_url: str
+    webhook: WebhookReceiver,
+    smtp: SmtpReceiver,
+    database_url: str,
+    tracker_url: str,
+    graph_api: FakeGraphApi,
+    twilio_api: FakeTwilioApi,
 ) -> Iterator[Stack]:
     if not (ROOT / "models" / "faqbot.tar.gz").is_file():
         pytest.fail("no trained model: run the tests with 'make test'")
@@ -64,6 +89,16 @@ def stack(
         "FAQBOT_NOTIFY_RETRY_MAX": "1",
         "FAQBOT_EMERGENCY_NUMBERS": EMERGENCY_NUMBERS,
         "FAQBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT),
+        "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+        "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET,
+        "WHATSAPP_ACCESS_TOKEN": graph_api.access_token,
+        "WHATSAPP_PHONE_NUMBER_ID": graph_api.phone_number_id,
+        "WHATSAPP_API_URL": graph_api.url,
+        "TWILIO_ACCOUNT_SID": twilio_api.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio_api.auth_token,
+        "TWILIO_WHATSAPP_FROM": TWILIO_WHATSAPP_FROM,
+        "TWILIO_API_URL": twilio_api.url,
+        "TWILIO_WEBHOOK_URL": "",  # signatures over the request URL
     }
     log_dir = ROOT / "var" / "logs" / "tests"
     with Stack(free_port(), free_port(), log_dir=log_dir, extra_env=env) as running:
