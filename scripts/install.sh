@@ -26,6 +26,15 @@ echo "install: creating $VENV with Python $ver from requirements/lock.txt (first
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --progress-bar off -r requirements/lock.txt
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
   rasa==3.6.21 rasa-sdk==3.6.2
+# `faqbot ask "question"` for staff and scripts (scripts/ask.py), runnable from anywhere.
+root=$(pwd)
+venv_abs=$(cd "$VENV" && pwd)
+cat > "$VENV/bin/faqbot" <<WRAPPER
+#!/usr/bin/env bash
+export PYTHONPATH="$root\${PYTHONPATH:+:\$PYTHONPATH}" HF_HUB_OFFLINE=1 RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
+cd "$root" && exec "$venv_abs/bin/python" -m scripts.ask "\$@"
+WRAPPER
+chmod +x "$VENV/bin/faqbot"
 rm -f "$VENV"/.installed-*
 touch "$stamp"
 echo "install: done"
