@@ -14,7 +14,7 @@ MODELS := models
 CASES ?= tests/eval/dev.yml
 TRAIN_ARGS := --config $(CONFIG) --domain $(DOMAIN) --data $(DATA) --out $(MODELS) --fixed-model-name faqbot
 
-.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs retention
+.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs retention ask widget browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,8 +47,11 @@ lint: install ## ruff and mypy
 	@$(VENV)/bin/ruff format --check knowledge actions handoffs scripts tests bot
 	@$(VENV)/bin/mypy
 
-test: prepare validate lint ## the whole test suite (sets everything up first)
+test: prepare validate lint browser ## the whole test suite (sets everything up first)
 	@$(PY) -m pytest
+
+ask: install ## staff: one question through the whole bot, e.g. make ask Q="what are exosomes" (also .venv/bin/faqbot ask)
+	@$(PY) -m scripts.ask ask "$(Q)" $(ARGS)
 
 eval: prepare ## evaluate the running bot on CASES (default tests/eval/dev.yml)
 	@$(PY) -m scripts.evaluate $(CASES)
@@ -65,3 +68,9 @@ handoffs: install ## staff: list/show/claim/resolve handoffs, e.g. make handoffs
 
 retention: install ## delete conversations and resolved handoffs older than FAQBOT_RETENTION_DAYS (30)
 	@$(PY) -m bot.retention $(ARGS)
+
+widget: ## rebuild the website widget bot/widget/dist/faqbot-widget.js (needs Node 18+ and npm)
+	@cd bot/widget && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && node build.mjs
+
+browser: ## install Debian's chromium for the widget's browser tests (when missing)
+	@bash scripts/install-browser.sh

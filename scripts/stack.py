@@ -35,13 +35,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# One compute thread per library and process, set deliberately for 2 shared cores: the Rasa
+# server and the action server each get a core and serve requests concurrently, while a second
+# OpenMP/OpenBLAS/TensorFlow thread per process only spin-waits for a core the other holds (with
+# two, the action server used several times the CPU per answer; see bench/README.md).
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+}
+
+
 def base_env() -> Dict[str, str]:
-    """Environment for the bot's processes: quiet TensorFlow, no telemetry, project on the path."""
+    """Environment for the bot's processes: quiet TensorFlow, no telemetry, project on the path.
+
+    Also one compute thread per library (:data:`THREAD_ENV`) unless the environment says otherwise.
+    """
     env = dict(os.environ)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for key, value in THREAD_ENV.items():
+        env.setdefault(key, value)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -267,6 +285,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"run: REST channel   POST http://{args.host}:{args.port}/webhooks/rest/webhook",
             flush=True,
         )
+        print(f"run: chat widget    http://{args.host}:{args.port}/webhooks/widget/", flush=True)
         print("run: ready. Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(0.5)

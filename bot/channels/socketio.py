@@ -1,0 +1,350 @@
+"""The socket.io channel (``/socket.io``) used by the website widget, with the REST channel's rules.
+
+Rasa's own socket.io channel crashes on this bot's ``custom`` payloads (it passes them to
+``emit`` as keyword arguments), never joins the session's room with python-socketio 5 (it does not
+await ``enter_room``), accepts messages of any shape and length, and sends nothing when an action
+fails. This one:
+
+* keeps a conversation per session (``session_persistence`` is always on): a client sends
+  ``session_request {"session_id": <id or null>}`` and gets ``session_confirm <id>``; sending the
+  stored id again after a page reload continues the conversation. A connection may only send
+  messages for the session it confirmed.
+* takes ``user_uttered {"message": str, "session_id": str, "metadata": object?}``: control
+  characters are dropped, overly long text is cut (with a note), each session is rate-limited,
+  and a malformed event is answered with ``input_error {"error": ...}``;
+* emits one ``bot_uttered {"text", "quick_replies"?, "custom"?}`` per bot message, the
+  "can't answer right now" reply when the bot produced nothing, then ``bot_turn_end {}``;
+* accepts browser connections only from the server's own origin and ``FAQBOT_CORS_ORIGINS``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+
+import rasa.core.channels.channel
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint
+from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.replies import (
+    failure_message,
+    limit_action_calls,
+    rate_limited_message,
+    truncated_note,
+)
+from bot.channels.validation import BadRequest, Incoming, clean_text
+from knowledge.config import Settings
+
+logger = logging.getLogger(__name__)
+
+ERROR_EVT = "input_error"
+TURN_END_EVT = "bot_turn_end"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+MESSAGE_SHAPE = 'a message must be an object: {"message": "...", "session_id": "..."}'
+
+
+def session_for(wanted: object) -> str:
+    """The client's session id if it can be used (short, plain characters), else a new one."""
+    if isinstance(wanted, str) and SESSION_ID.match(wanted):
+        return wanted
+    return uuid.uuid4().hex
+
+
+def where(exc: BaseException) -> str:
+    """The exception's type and where it was raised, not its message (it may quote the patient)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{place}"
+
+
+def own_origins(environ: Mapping[str, Any]) -> List[str]:
+    """The server's own origins for a request: its ``Host`` (and a proxy's forwarded host)."""
+    hosts = [str(environ.get("HTTP_HOST") or "")]
+    forwarded = str(environ.get("HTTP_X_FORWARDED_HOST") or "").split(",")[0].strip()
+    hosts.append(forwarded)
+    return [f"{scheme}://{host.lower()}" for host in hosts if host for scheme in ("http", "https")]
+
+
+class OriginCheck:
+    """Decides which browser origins may connect: the server's own and the configured ones."""
+
+    def __init__(self, allowed: Sequence[str]):
+        """``allowed``: origins such as ``https://www.clinic.example``; ``*`` allows all."""
+        self.allow_all = "*" in allowed
+        self.allowed = {origin.strip().rstrip("/").lower() for origin in allowed if origin}
+
+    def __call__(self, origin: Optional[str], environ: Optional[Mapping[str, Any]] = None) -> bool:
+        """Whether ``origin`` (the browser's ``Origin`` header) may connect."""
+        if not origin:
+            return False
+        origin = origin.rstrip("/").lower()
+        if self.allow_all or origin in self.allowed:
+            return True
+        return origin in own_origins(environ or {})
+
+
+def bot_event(message: Mapping[str, Any]) -> Dict[str, Any]:
+    """The ``bot_uttered`` event for one bot message: text, buttons and payload together."""
+    event: Dict[str, Any] = {}
+    text = message.get("text")
+    if isinstance(text, str) and text.strip():
+        event["text"] = text.strip()
+    buttons = message.get("quick_replies") or message.get("buttons") or []
+    replies = [
+        {"content_type": "text", "title": str(b["title"]), "payload": str(b["payload"])}
+        for b in buttons
+        if isinstance(b, dict) and b.get("title") is not None and b.get("payload") is not None
+    ]
+    if replies:
+        event["quick_replies"] = replies
+    custom = message.get("custom")
+    if isinstance(custom, dict) and custom:
+        event["custom"] = custom
+    for key in ("image", "attachment"):
+        if message.get(key):
+            event[key] = message[key]
+    return event
+
+
+class EngineIOCorsBlueprint(SocketBlueprint):
+    """Attaches the socket.io server and leaves CORS on its path to it alone.
+
+    ``rasa run --cors`` (``scripts/stack.py`` passes ``FAQBOT_CORS_ORIGINS``) makes Sanic-CORS add
+    its own ``Access-Control-Allow-Origin`` to every response, and browsers refuse a response that
+    has two. The socket.io server checks origins itself (also for WebSockets, which CORS does not
+    cover), so requests on its path are marked as already handled for Sanic-CORS.
+    """
+
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
+        """Attach the socket.io server and the middleware that marks its requests."""
+        from sanic_cors.core import SANIC_CORS_EVALUATED  # the Rasa server has it loaded
+
+        prefix = "/" + str(self.ctx.socketio_path).strip("/")
+
+        async def engineio_does_cors(request: Request) -> None:
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+
+        app.register_middleware(engineio_does_cors, "request")
+        super().register(app, options)
+
+
+class SocketIOOutput(RasaSocketIOOutput):
+    """Emits each bot message as one event to the session's room, and counts them."""
+
+    def __init__(
+        self, sio: AsyncServer, bot_message_evt: str, namespace: Optional[str] = None
+    ) -> None:
+        """``namespace``: the socket.io namespace the input channel listens on."""
+        super().__init__(sio, bot_message_evt)
+        self.namespace = namespace
+        self.sent = 0
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        """Send one bot message (text, quick replies and ``custom`` payload in one event)."""
+        event = bot_event(message)
+        if event:
+            await self.emit(recipient_id, event)
+
+    async def emit(self, room: str, event: Dict[str, Any]) -> None:
+        """Emit a ``bot_uttered`` event to a room."""
+        await self.sio.emit(self.bot_message_evt, event, room=room, namespace=self.namespace)
+        self.sent += 1
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        await self.emit(socket_id, response)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Send a ``custom`` payload on its own."""
+        await self.emit(recipient_id, {"custom": json_message})
+
+
+class SocketIOInput(RasaSocketIOInput):
+    """Socket.io input channel with validated input, rate limit, failure reply and CORS."""
+
+    def __init__(
+        self,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: Optional[str] = None,
+        socketio_path: str = "/socket.io",
+        jwt_key: Optional[str] = None,
+        jwt_method: str = "HS256",
+        metadata_key: str = "metadata",
+        settings: Optional[Settings] = None,
+    ):
+        """Limits, rate limit and allowed origins come from the project's settings."""
+        super().__init__(
+            user_message_evt,
+            bot_message_evt,
+            namespace,
+            True,
+            socketio_path,
+            jwt_key,
+            jwt_method,
+            metadata_key,
+        )
+        self.settings = settings or Settings.from_env()
+        self.max_chars = self.settings.max_message_chars
+        self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
+        self.origins = OriginCheck(self.settings.cors_origins)
+        self.sessions: Dict[str, str] = {}  # connection (socket id) -> confirmed session id
+        limit_action_calls(self.settings.action_timeout)
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "SocketIOInput":
+        """Build from ``credentials.yml`` (the keys of Rasa's socket.io channel)."""
+        credentials = credentials or {}
+        if credentials.get("session_persistence") is False:
+            logger.warning("socketio channel: session_persistence is always on; ignoring false")
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+        )
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """The output channel for messages the bot sends on its own (e.g. reminders)."""
+        if self.sio is None:
+            return None
+        return SocketIOOutput(self.sio, self.bot_message_evt, self.namespace)
+
+    def authorised(self, auth: Any) -> bool:
+        """Whether a connection may open (a valid JWT when ``jwt_key`` is set)."""
+        if not self.jwt_key:
+            return True
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str):
+            return False
+        try:
+            payload = rasa.core.channels.channel.decode_bearer_token(
+                token, self.jwt_key, self.jwt_algorithm
+            )
+        except Exception:  # noqa: BLE001 - a bad token only refuses the connection
+            return False
+        return bool(payload)
+
+    def parse(self, sid: str, args: Sequence[Any]) -> Incoming:
+        """Validate a ``user_uttered`` event from connection ``sid``.
+
+        Raises:
+            BadRequest: No confirmed session, or the event has the wrong shape or types.
+        """
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise BadRequest(MESSAGE_SHAPE)
+        data: Dict[str, Any] = args[0]
+        session = self.sessions.get(sid)
+        if session is None:
+            raise BadRequest("no session yet: send session_request first")
+        claimed = data.get("session_id")
+        if claimed is not None and claimed != session:
+            raise BadRequest("'session_id' is not this connection's session")
+        message = data.get("message")
+        if not isinstance(message, str):
+            raise BadRequest("'message' is required and must be a string")
+        metadata = data.get(self.metadata_key or "metadata")
+        if isinstance(metadata, str):
+            try:
+                metadata = json.loads(metadata)
+            except ValueError as exc:
+                raise BadRequest(f"'{self.metadata_key}' must be a JSON object") from exc
+        if metadata is not None and not isinstance(metadata, dict):
+            raise BadRequest(f"'{self.metadata_key}' must be a JSON object")
+        text, truncated = clean_text(message, self.max_chars)
+        return Incoming(session, text, metadata or {}, truncated)
+
+    async def process(
+        self,
+        sio: AsyncServer,
+        incoming: Incoming,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        """Run one message through the bot; the patient always gets a reply."""
+        room = incoming.sender
+        output = SocketIOOutput(sio, self.bot_message_evt, self.namespace)
+        if not self.limiter.allow(room):
+            await output.send_response(room, rate_limited_message(self.settings, room))
+        else:
+            if incoming.truncated:
+                note = SocketIOOutput(sio, self.bot_message_evt, self.namespace)
+                await note.send_response(room, {"text": truncated_note(self.max_chars)})
+            try:
+                await on_new_message(
+                    UserMessage(
+                        incoming.text,
+                        output,
+                        room,
+                        input_channel=self.name(),
+                        metadata=incoming.metadata,
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - the patient gets a reply, the log the place
+                logger.error("socketio channel: message processing failed: %s", where(exc))
+            if not output.sent:
+                # Every message has a reply in this bot; none means an action failed or timed
+                # out (Rasa logs it and sends nothing), so the patient is told what to do.
+                await output.send_response(room, failure_message(self.settings, room))
+        await sio.emit(TURN_END_EVT, {}, room=room, namespace=self.namespace)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """``GET /webhooks/socketio/`` health, and the socket.io server at ``socketio_path``."""
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origins,
+            max_http_buffer_size=self.settings.max_body_bytes,
+        )
+        hook = EngineIOCorsBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        namespace = self.namespace
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> bool:
+            return self.authorised(auth)
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            self.sessions.pop(sid, None)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, *args: Any) -> None:
+            data = args[0] if args and isinstance(args[0], dict) else {}
+            session = session_for(data.get("session_id"))
+            previous = self.sessions.get(sid)
+            if previous is not None and previous != session:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            await sio.enter_room(sid, session, namespace=namespace)
+            self.sessions[sid] = session
+            await sio.emit("session_confirm", session, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, *args: Any) -> None:
+            try:
+                incoming = self.parse(sid, args)
+            except BadRequest as exc:
+                await sio.emit(ERROR_EVT, {"error": str(exc)}, room=sid, namespace=namespace)
+                return
+            await self.process(sio, incoming, on_new_message)
+
+        return hook
