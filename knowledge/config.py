@@ -279,9 +279,9 @@ class Settings:
             whatsapp_app_secret=_optional(env, "WHATSAPP_APP_SECRET"),
             whatsapp_access_token=_optional(env, "WHATSAPP_ACCESS_TOKEN"),
             whatsapp_phone_number_id=_optional(env, "WHATSAPP_PHONE_NUMBER_ID"),
-            whatsapp_api_url=(
-                _optional(env, "WHATSAPP_API_URL") or cls.whatsapp_api_url
-            ).rstrip("/"),
+            whatsapp_api_url=(_optional(env, "WHATSAPP_API_URL") or cls.whatsapp_api_url).rstrip(
+                "/"
+            ),
             twilio_account_sid=_optional(env, "TWILIO_ACCOUNT_SID"),
             twilio_auth_token=_optional(env, "TWILIO_AUTH_TOKEN"),
             twilio_whatsapp_from=_optional(env, "TWILIO_WHATSAPP_FROM"),
