@@ -56,8 +56,8 @@ Index(f"ix_{TABLE}_seen_at", seen_table.c.seen_at)
 
 
 def storable_id(message_id: str) -> str:
-    """The id as stored: itself if it fits the column, else its SHA-256."""
-    if len(message_id) <= MAX_ID:
+    """The id as stored: itself if it fits the column (and is valid UTF-8), else its SHA-256."""
+    if len(message_id) <= MAX_ID and message_id.encode("utf-8", "replace").decode() == message_id:
         return message_id
     return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
 

@@ -310,6 +310,10 @@ class SocketIOInput(RasaSocketIOInput):
             async_mode="sanic",
             cors_allowed_origins=self.origins,
             max_http_buffer_size=self.settings.max_body_bytes,
+            # Long-polling only: WebSockets fail inside Sanic 21.12 on Python 3.11 (it passes
+            # coroutines to asyncio.wait), so upgrades are not offered.
+            transports=["polling"],
+            allow_upgrades=False,
         )
         hook = EngineIOCorsBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

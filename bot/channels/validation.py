@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and lone surrogates (JSON "\ud800"): no UTF-8 for them, so a sender id
+# with one makes Rasa's SQL tracker store fail with a ValueError, on which it exits the server.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_SENDER_CHARS = 128
 
 
@@ -26,7 +28,7 @@ class Incoming:
 
 
 def clean_text(text: str, max_chars: int) -> "tuple[str, bool]":
-    """Drop control characters (keeping newlines and tabs) and cut overly long text."""
+    """Drop control characters (keeping newlines and tabs) and lone surrogates, cut long text."""
     text = _CONTROL.sub("", text)
     if len(text) > max_chars:
         return text[:max_chars], True
@@ -45,7 +47,7 @@ def parse_rest_body(body: bytes, max_bytes: int, max_chars: int) -> Incoming:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise BadRequest("request body is not valid UTF-8") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise BadRequest("request body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise BadRequest('request body must be a JSON object: {"sender": ..., "message": ...}')
@@ -53,10 +55,12 @@ def parse_rest_body(body: bytes, max_bytes: int, max_chars: int) -> Incoming:
     if not isinstance(message, str):
         raise BadRequest("'message' is required and must be a string")
     sender = data.get("sender", "default")
+    if isinstance(sender, str):
+        sender = _CONTROL.sub("", sender)
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise BadRequest(f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} chars")
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest("'metadata' must be a JSON object")
     text, truncated = clean_text(message, max_chars)
-    return Incoming(_CONTROL.sub("", sender), text, metadata, truncated)
+    return Incoming(sender, text, metadata, truncated)

@@ -50,7 +50,9 @@ def _dicts(value: Any) -> List[Dict[str, Any]]:
 def _text_of(message: Dict[str, Any]) -> Optional[str]:
     """The text the bot should read for one message; ``None`` when it needs no answer."""
     kind = message.get("type")
-    body = message.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str):  # e.g. a list: not hashable, so not looked up below
+        return ""
+    body = message.get(kind)
     body = body if isinstance(body, dict) else {}
     if kind == "text":
         return str(body.get("body") or "")
@@ -192,7 +194,7 @@ class WhatsAppInput(BackgroundChannel):
             data = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError:
             return response.json({"error": "request body is not valid UTF-8"}, status=400)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             return response.json({"error": "request body is not valid JSON"}, status=400)
         if not isinstance(data, dict):
             return response.json({"error": "request body must be a JSON object"}, status=400)

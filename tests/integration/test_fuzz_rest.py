@@ -82,6 +82,17 @@ def test_generated_bodies_never_break_the_rest_channel(stack: Stack) -> None:
         else:
             assert isinstance(reply.json(), list) and reply.json()
 
+    # Regressions: a lone surrogate in the sender made Rasa's SQL tracker store exit the server;
+    # a sender of only control characters fell into Rasa's shared "default" conversation.
+    for body in (
+        b'{"sender": "\\ud800", "message": "hi"}',
+        b'{"sender": "\\u0000", "message": "hi"}',
+    ):
+        reply = session.post(stack.rest_url, data=body, timeout=30)
+        assert reply.status_code == 400 and "sender" in reply.json()["error"]
+    surrogate = json.dumps({"sender": "fuzz-a", "message": "\ud800 what are exosomes"})
+    assert session.post(stack.rest_url, data=surrogate.encode(), timeout=30).status_code == 200
+
     post()
     assert sum(statuses.values()) >= EXAMPLES
     assert statuses.get(200) and statuses.get(400), statuses

@@ -8,6 +8,7 @@ Screenshots go to ``var/screenshots/``.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import warnings
@@ -256,6 +257,14 @@ def test_browsers_on_other_sites_cannot_connect(stack: Stack) -> None:
     assert "Access-Control-Allow-Origin" not in foreign.headers
     assert own.status_code == 200
     assert own.headers["Access-Control-Allow-Origin"] == base(stack)
+
+
+def test_only_long_polling_is_offered(stack: Stack) -> None:
+    """WebSockets crash inside this Sanic on Python 3.11, so the server never offers them."""
+    handshake = requests.get(f"{base(stack)}/socket.io/?EIO=4&transport=polling", timeout=10)
+    assert json.loads(handshake.text[1:])["upgrades"] == []
+    websocket = requests.get(f"{base(stack)}/socket.io/?EIO=4&transport=websocket", timeout=10)
+    assert websocket.status_code == 400
 
 
 # --- the widget's files --------------------------------------------------------------------------

@@ -34,9 +34,8 @@ const STRINGS = {
 const DEFAULTS = {
   serverUrl: "",
   socketPath: "/socket.io",
-  // Long-polling only: the Rasa 3.6 server's WebSocket transport (Sanic 21.12) fails on
-  // Python 3.11. Polling is plenty for a chat; set ["polling", "websocket"] on a server where
-  // WebSockets work.
+  // Long-polling only: WebSockets fail inside the Rasa 3.6 server's Sanic 21.12 on Python 3.11,
+  // so bot/channels/socketio.py offers polling only. It is plenty for a chat.
   transports: ["polling"],
   title: "Ask the clinic",
   language: "en",
