@@ -14,7 +14,7 @@ MODELS := models
 CASES ?= tests/eval/dev.yml
 TRAIN_ARGS := --config $(CONFIG) --domain $(DOMAIN) --data $(DATA) --out $(MODELS) --fixed-model-name faqbot
 
-.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs retention ask widget browser
+.PHONY: help install index index-if-stale train prepare run shell test eval validate lint lock clean handoffs retention ask widget browser bench bench-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,8 @@ validate: install ## rasa data validate
 	@$(RASA) data validate --config $(CONFIG) --domain $(DOMAIN) --data $(DATA) --fail-on-warnings
 
 lint: install ## ruff and mypy
-	@$(VENV)/bin/ruff check knowledge actions handoffs scripts tests bot
-	@$(VENV)/bin/ruff format --check knowledge actions handoffs scripts tests bot
+	@$(VENV)/bin/ruff check knowledge actions handoffs scripts tests bot bench
+	@$(VENV)/bin/ruff format --check knowledge actions handoffs scripts tests bot bench
 	@$(VENV)/bin/mypy
 
 test: prepare validate lint browser ## the whole test suite (sets everything up first)
@@ -55,6 +55,12 @@ ask: install ## staff: one question through the whole bot, e.g. make ask Q="what
 
 eval: prepare ## evaluate the running bot on CASES (default tests/eval/dev.yml)
 	@$(PY) -m scripts.evaluate $(CASES)
+
+bench: prepare ## benchmarks vs the stock rasa-init bot (25-30 min): bench/results.{json,md}, bench/latency.png
+	@$(PY) -m bench $(ARGS)
+
+bench-smoke: prepare ## every benchmark for a few seconds (CI), into var/bench/smoke/
+	@$(PY) -m bench --smoke $(ARGS)
 
 lock: ## regenerate requirements/lock.txt from the current .venv
 	@$(VENV)/bin/pip freeze --exclude-editable | grep -v -E '^(rasa|rasa-sdk|rasa_sdk)==' | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements/lock.body

@@ -43,9 +43,13 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 async def service() -> FaqService:
-    """The warmed-up FAQ service (loads index and model on first use, off the event loop)."""
+    """The warmed-up FAQ service (loads index and model on first use, off the event loop).
+
+    Once loaded, it is returned at once: no round trip through the worker threads per message.
+    """
     svc, _ = _state()
-    await call(svc.warm_up)
+    if not svc.ready:
+        await call(svc.warm_up)
     return svc
 
 

@@ -30,7 +30,9 @@ def _cmd_index(settings: Settings, if_stale: bool) -> int:
         _progress(f"building ({reason})")
     from knowledge.embedding import Embedder
 
-    embedder = Embedder(settings.model_path, threads=max(settings.torch_threads, 2))
+    # One thread (FAQBOT_TORCH_THREADS): on 2 shared cores, two OpenMP threads spin-wait for
+    # each other whenever another process holds a core, which made the build several times slower.
+    embedder = Embedder(settings.model_path, threads=settings.torch_threads, fast_queries=False)
     _progress("loading the embedding model")
     manifest = build_index(settings, embedder, progress=_progress)
     _progress(

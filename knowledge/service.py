@@ -112,6 +112,11 @@ class FaqService:
             self._ready = True
         return self
 
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`warm_up` has finished."""
+        return self._ready
+
     def _parts(self) -> Tuple[Embedder, Searcher, TopicDetector, KnowledgeIndex]:
         if not self._ready:
             raise RuntimeError("FaqService used before warm_up()")
@@ -122,7 +127,7 @@ class FaqService:
     def embed(self, text: str) -> np.ndarray:
         """The unit vector of one text (CPU-bound: call it off the event loop)."""
         embedder = self._parts()[0]
-        return embedder.encode([text])[0]
+        return embedder.encode_query(text)
 
     def ask(
         self,

@@ -39,13 +39,10 @@ def free_port() -> int:
 # server and the action server each get a core and serve requests concurrently, while a second
 # OpenMP/OpenBLAS/TensorFlow thread per process only spin-waits for a core the other holds (with
 # two, the action server used several times the CPU per answer; see bench/README.md).
-THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
-    "TF_INTER_OP_PARALLELISM_THREADS": "1",
-}
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# TensorFlow's thread pools, for the Rasa server only: where they are set, the rasa command
+# imports TensorFlow to apply them, which would cost the action server 300 MB for nothing.
+RASA_THREAD_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 
 
 def base_env() -> Dict[str, str]:
@@ -112,7 +109,7 @@ class Stack:
         """The REST channel's webhook."""
         return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
 
-    def _spawn(self, name: str, args: List[str]) -> None:
+    def _spawn(self, name: str, args: List[str], env: Optional[Dict[str, str]] = None) -> None:
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +118,7 @@ class Stack:
         self.procs[name] = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=self.env,
+            env=env or self.env,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
@@ -173,7 +170,7 @@ class Stack:
 
     def start_rasa(self) -> None:
         """Start the Rasa server with the channels in ``bot/credentials.yml``."""
-        self._spawn("rasa", self.rasa_args())
+        self._spawn("rasa", self.rasa_args(), {**RASA_THREAD_ENV, **self.env})
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until both servers answer; raise if one exits or the time runs out."""

@@ -1,0 +1,89 @@
+"""The load generator against a tiny local HTTP server, the reply judge and the message mix."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import List
+
+import pytest
+from aiohttp import web
+
+from bench.conversations import GOODBYES, SHAPE, ConversationMix
+from bench.load import LoadClient, judge_reply
+from bench.procs import process_tree, status_kib
+
+
+def test_reply_judge() -> None:
+    ok = json.dumps([{"text": "hi", "custom": {"kind": "chitchat"}}]).encode()
+    assert judge_reply(200, ok, True) == (None, ("chitchat",))
+    down = json.dumps([{"custom": {"kind": "unavailable"}}]).encode()
+    assert judge_reply(200, down, True)[0] == "reply unavailable"
+    assert judge_reply(500, b"", True)[0] == "http 500"
+    assert judge_reply(200, b"[]", True)[0] == "no reply"
+    assert judge_reply(200, b"[]", False) == (None, ())
+    assert judge_reply(200, b"{", False)[0] == "not json"
+
+
+def test_conversations_have_the_fixed_shape_and_are_reproducible() -> None:
+    first = ConversationMix(["q1", "q2", "q3"], seed=3)
+    second = ConversationMix(["q1", "q2", "q3"], seed=3)
+    for _ in range(5):
+        a, b = first.conversation(), second.conversation()
+        assert a == b
+        assert tuple(m.category for m in a) == SHAPE
+    with pytest.raises(ValueError):
+        ConversationMix([])
+
+
+async def _serve_and_load(paced: bool) -> tuple:
+    senders: List[str] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        senders.append(body["sender"])
+        if body["message"] in GOODBYES:
+            return web.json_response([{"custom": {"kind": "unavailable"}}])
+        return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    client = LoadClient(f"http://127.0.0.1:{port}/webhook", empty_is_error=True)
+    mix = ConversationMix(["what are exosomes"], seed=1)
+    try:
+        if paced:
+            result = await client.paced(mix, users=2, rate=20.0, duration=1.0)
+        else:
+            result = await client.closed_loop(mix, users=3, duration=0.5, warmup=0.2)
+    finally:
+        await runner.cleanup()
+    return result, senders
+
+
+def test_closed_loop_counts_turns_throughput_and_errors() -> None:
+    result, senders = asyncio.run(_serve_and_load(paced=False))
+    summary = result.summary()
+    assert summary["messages"] > 10 and summary["throughput"] > 0
+    assert summary["errors"] == sum(1 for t in result.turns if t.category == "goodbye")
+    assert set(summary["error_reasons"]) <= {"reply unavailable"}
+    # A new sender id per conversation: no sender sends more than the 10 turns of one.
+    assert max(senders.count(s) for s in set(senders)) <= len(SHAPE)
+
+
+def test_paced_load_keeps_its_rate() -> None:
+    result, _ = asyncio.run(_serve_and_load(paced=True))
+    assert 15 <= len(result.turns) <= 22
+
+
+def test_process_memory_is_read_from_proc() -> None:
+    me = os.getpid()
+    assert me in process_tree(me)
+    rss = status_kib(me, "VmRSS")
+    assert rss is not None and rss > 1000
+    assert status_kib(2**22 + 12345, "VmRSS") is None
