@@ -222,6 +222,49 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def open_engine(url: URL, tables: MetaData, what: str) -> Engine:
+    """An engine for a checked URL with ``tables`` created if missing.
+
+    SQLite gets its folder created, WAL, a 30 s busy timeout and ``BEGIN IMMEDIATE``;
+    PostgreSQL gets pre-ping and a 10 s connect timeout unless the URL sets one. Used by the
+    handoff store and by the channels' seen-message table.
+
+    Raises:
+        StoreUnavailable: The folder or the tables cannot be created (``what`` names the
+            database in the message).
+    """
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        database = str(url.database)
+        if not database.startswith("file:"):
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(
+                    f"cannot create the folder of {what} {shown}: "
+                    f"{exc.strerror or type(exc).__name__}"
+                ) from None
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    else:
+        connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
+        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    for attempt in range(2):
+        try:
+            tables.create_all(engine)
+            break
+        except SQLAlchemyError as exc:
+            # Two processes creating the tables at once: the second attempt sees them.
+            if attempt == 0 and not isinstance(exc, OperationalError):
+                continue
+            engine.dispose()
+            raise StoreUnavailable(f"cannot open {what} {shown}: {_describe(exc)}") from None
+    return engine
+
+
 def _merge_turns(stored: List[Turn], new: Sequence[Turn]) -> List[Turn]:
     """Append the turns of ``new`` that ``stored`` does not end with already.
 
@@ -351,21 +394,8 @@ class HandoffStore:
         with self._lock:
             if self._engine is not None:
                 return self._engine
-            engine = self._create_engine()
-            for attempt in range(2):
-                try:
-                    metadata.create_all(engine)
-                    break
-                except SQLAlchemyError as exc:
-                    # Two processes creating the tables at once: the second attempt sees them.
-                    if attempt == 0 and not isinstance(exc, OperationalError):
-                        continue
-                    engine.dispose()
-                    raise StoreUnavailable(
-                        f"cannot open the handoff database {self.url}: {_describe(exc)}"
-                    ) from None
-            self._engine = engine
-            return engine
+            self._engine = open_engine(self._url, metadata, "the handoff database")
+            return self._engine
 
     def close(self) -> None:
         """Close every pooled connection; the next call connects again."""
@@ -373,26 +403,6 @@ class HandoffStore:
             if self._engine is not None:
                 self._engine.dispose()
                 self._engine = None
-
-    def _create_engine(self) -> Engine:
-        if self.dialect == "sqlite":
-            database = str(self._url.database)
-            if not database.startswith("file:"):
-                try:
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreUnavailable(
-                        f"cannot create the folder of the handoff database {self.url}: "
-                        f"{exc.strerror or type(exc).__name__}"
-                    ) from None
-            engine = create_engine(
-                self._url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
-            )
-            event.listen(engine, "connect", _sqlite_on_connect)
-            event.listen(engine, "begin", _sqlite_on_begin)
-            return engine
-        connect_args = {} if "connect_timeout" in self._url.query else {"connect_timeout": 10}
-        return create_engine(self._url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

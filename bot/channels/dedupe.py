@@ -16,8 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from sqlalchemy import (
     BigInteger,
@@ -26,15 +25,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
-    event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from handoffs.store import StoreUnavailable, check_url
+from handoffs.store import StoreUnavailable, check_url, open_engine
 
 logger = logging.getLogger(__name__)
 TABLE = "channel_seen_messages"
@@ -60,15 +57,6 @@ def storable_id(message_id: str) -> str:
     if len(message_id) <= MAX_ID and message_id.encode("utf-8", "replace").decode() == message_id:
         return message_id
     return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cursor.close()
 
 
 class SeenMessages:
@@ -97,37 +85,8 @@ class SeenMessages:
         with self._lock:
             if self._engine is not None:
                 return self._engine
-            if self._url.get_backend_name() == "sqlite":
-                database = str(self._url.database)
-                if not database.startswith("file:"):
-                    try:
-                        Path(database).parent.mkdir(parents=True, exist_ok=True)
-                    except OSError as exc:
-                        raise StoreUnavailable(
-                            f"cannot create the database folder: {type(exc).__name__}"
-                        ) from None
-                engine = create_engine(
-                    self._url,
-                    future=True,
-                    connect_args={"check_same_thread": False, "timeout": 30},
-                )
-                event.listen(engine, "connect", _sqlite_on_connect)
-            else:
-                engine = create_engine(self._url, future=True, pool_pre_ping=True)
-            for attempt in range(2):
-                try:
-                    metadata.create_all(engine)
-                    break
-                except SQLAlchemyError as exc:
-                    # Two processes creating the table at once: the second attempt sees it.
-                    if attempt == 0 and not isinstance(exc, OperationalError):
-                        continue
-                    engine.dispose()
-                    raise StoreUnavailable(
-                        f"cannot create the table {TABLE}: {type(exc).__name__}"
-                    ) from None
-            self._engine = engine
-            return engine
+            self._engine = open_engine(self._url, metadata, "the seen-message database")
+            return self._engine
 
     def first_time(self, channel: str, message_id: str) -> bool:
         """Record the id; ``True`` if it was not seen within the last ``ttl`` seconds.
