@@ -7,7 +7,6 @@ messages (and says so), and never shows a stack trace.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -17,6 +16,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.blueprints import channel_blueprint
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.replies import (
     failure_message,
@@ -51,10 +51,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """``GET /`` health and ``POST /webhook`` for messages."""
-        module = inspect.getmodule(self)
-        hook = Blueprint(
-            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
-        )
+        hook = channel_blueprint(self)
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

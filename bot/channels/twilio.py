@@ -10,7 +10,6 @@ from the same sender is read as that option's payload.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels.background import BackgroundChannel, Inbound, OnNewMessage
+from bot.channels.blueprints import channel_blueprint
 from bot.channels.outbound import chosen_option, numbered_options
 from bot.channels.sending import Poster
 from bot.channels.validation import MAX_SENDER_CHARS, clean_text
@@ -103,10 +103,7 @@ class TwilioInput(BackgroundChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """``GET /`` health and ``POST /webhook`` for messages."""
-        module = inspect.getmodule(self)
-        hook = Blueprint(
-            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
-        )
+        hook = channel_blueprint(self)
         self.add_drain_listener(hook)
 
         @hook.route("/", methods=["GET"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import inspect
 import json
 import logging
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -21,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.background import BackgroundChannel, Inbound, OnNewMessage
+from bot.channels.blueprints import channel_blueprint
 from bot.channels.outbound import whatsapp_messages
 from bot.channels.sending import Poster
 from bot.channels.validation import MAX_SENDER_CHARS, clean_text
@@ -136,10 +136,7 @@ class WhatsAppInput(BackgroundChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """``GET /`` health, ``GET /webhook`` verification and ``POST /webhook`` messages."""
-        module = inspect.getmodule(self)
-        hook = Blueprint(
-            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
-        )
+        hook = channel_blueprint(self)
         self.add_drain_listener(hook)
 
         @hook.route("/", methods=["GET"])

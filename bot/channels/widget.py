@@ -10,7 +10,6 @@ system). Responses carry an ``ETag`` (``If-None-Match`` gets a 304) and cache he
 from __future__ import annotations
 
 import hashlib
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
@@ -19,6 +18,8 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.blueprints import channel_blueprint
 
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 DEMO_CSP = (
@@ -101,10 +102,7 @@ class WidgetAssets(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """``GET /`` (the demo page) and ``GET /<name>`` (the bundle)."""
-        module = inspect.getmodule(self)
-        hook = Blueprint(
-            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
-        )
+        hook = channel_blueprint(self)
 
         @hook.route("/", methods=["GET"])
         async def demo(request: Request) -> HTTPResponse:
