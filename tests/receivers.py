@@ -118,7 +118,7 @@ class SmtpReceiver:
         return [m for m in self.handler.messages if reference in str(m["Subject"])]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     result: Optional[Any] = None
@@ -126,5 +126,6 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         result = check()
         if result:
             return result
-        time.sleep(0.1)
-    raise AssertionError(f"nothing arrived within {timeout} s (last: {result!r})")
+        time.sleep(0.05)
+    failed = f"{what} not met" if what else "nothing arrived"
+    raise AssertionError(f"{failed} within {timeout} s (last: {result!r})")

@@ -29,3 +29,11 @@ def split(messages: List[Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
 
 def kinds(messages: List[Dict[str, Any]]) -> List[str]:
     return [m["custom"]["kind"] for m in messages if "custom" in m]
+
+
+def reference_of(messages: List[Dict[str, Any]]) -> str:
+    """The handoff reference in the replies (fails the test when there is none)."""
+    for custom in split(messages)[1]:
+        if custom.get("handoff"):
+            return str(custom["handoff"]["reference"])
+    raise AssertionError(f"no handoff reference in {messages}")

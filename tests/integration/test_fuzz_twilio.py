@@ -35,7 +35,6 @@ from bot.channels.replies import RATE_LIMITED_TEXT
 from bot.channels.twilio import EMPTY_TWIML
 from bot.channels.validation import MAX_SENDER_CHARS
 from scripts.stack import Stack
-from tests.fakes.http import wait_until
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.conftest import TWILIO_WHATSAPP_FROM
 from tests.integration.fuzzing import (
@@ -56,6 +55,7 @@ from tests.integration.fuzzing import (
     rss_mb,
     weighted,
 )
+from tests.receivers import wait_for
 
 pytestmark = pytest.mark.integration
 Pairs = List[Tuple[str, str]]
@@ -285,9 +285,7 @@ def ask(session: requests.Session, stack: Stack, twilio_api: FakeTwilioApi, text
     }
     reply = session.post(url(stack), data=urlencode(params).encode(), headers=headers, timeout=30)
     assert (reply.status_code, reply.text) == (200, EMPTY_TWIML)
-    wait_until(
-        lambda: any(SOURCE in m["Body"] for m in twilio_api.sent_to(sender)), 60, "the answer"
-    )
+    wait_for(lambda: any(SOURCE in m["Body"] for m in twilio_api.sent_to(sender)), 60, "the answer")
     return twilio_api.sent_to(sender)[-1]["Body"]
 
 
@@ -336,7 +334,7 @@ def test_generated_webhooks_never_break_the_twilio_channel(
     # The messages reached the bot: the fuzz senders were answered, then told to slow down.
     notice = RATE_LIMITED_TEXT.split(".")[0]
     for sender in SENDERS:
-        wait_until(
+        wait_for(
             lambda sender=sender: any(notice in m["Body"] for m in twilio_api.sent_to(sender)),
             60,
             f"the rate-limit notice to {sender}",

@@ -31,7 +31,6 @@ from bot.channels.replies import RATE_LIMITED_TEXT
 from bot.channels.whatsapp import incoming_messages
 from scripts.stack import Stack
 from tests.fakes.graph_api import FakeGraphApi, body_of, sign, text_message, webhook
-from tests.fakes.http import wait_until
 from tests.integration.conftest import WHATSAPP_APP_SECRET
 from tests.integration.fuzzing import (
     EXAMPLES,
@@ -56,6 +55,7 @@ from tests.integration.fuzzing import (
     small_json,
     weighted,
 )
+from tests.receivers import wait_for
 
 pytestmark = pytest.mark.integration
 PHONE_NUMBER_ID = FakeGraphApi.phone_number_id
@@ -345,9 +345,7 @@ def ask(session: requests.Session, stack: Stack, graph_api: FakeGraphApi, text: 
     body = webhook(graph_api.phone_number_id, [text_message(sender, text)])
     reply = session.post(url(stack), data=body, headers=signed("", body).headers, timeout=30)
     assert reply.status_code == 200, reply.text
-    wait_until(
-        lambda: any(SOURCE in body_of(m) for m in graph_api.sent_to(sender)), 60, "the answer"
-    )
+    wait_for(lambda: any(SOURCE in body_of(m) for m in graph_api.sent_to(sender)), 60, "the answer")
     return [body_of(m) for m in graph_api.sent_to(sender)]
 
 
@@ -397,7 +395,7 @@ def test_generated_webhooks_never_break_the_whatsapp_channel(
     # ...and the bot got them: the fuzz senders were answered, then told to slow down.
     notice = RATE_LIMITED_TEXT.split(".")[0]
     for sender in SENDERS:
-        wait_until(
+        wait_for(
             lambda sender=sender: any(notice in body_of(m) for m in graph_api.sent_to(sender)),
             60,
             f"the rate-limit notice to {sender}",

@@ -11,18 +11,11 @@ import pytest
 from handoffs.notify import verify_signature
 from handoffs.store import HandoffStore
 from scripts.stack import Stack
-from tests.integration.chat import kinds, new_sender, say, split
+from tests.integration.chat import kinds, new_sender, reference_of, say, split
 from tests.integration.conftest import ACTION_TIMEOUT, EMERGENCY_NUMBERS, WEBHOOK_SECRET
 from tests.receivers import SmtpReceiver, WebhookReceiver, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def reference_of(messages: list) -> str:
-    for custom in split(messages)[1]:
-        if custom.get("handoff"):
-            return str(custom["handoff"]["reference"])
-    raise AssertionError(f"no handoff reference in {messages}")
 
 
 def test_request_for_a_person_saves_a_handoff_and_takes_a_valid_phone_number(

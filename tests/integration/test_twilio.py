@@ -24,9 +24,9 @@ from bot.channels.twilio import EMPTY_TWIML, TwilioInput
 from handoffs.store import HandoffStore
 from knowledge.config import Settings
 from scripts.stack import Stack
-from tests.fakes.http import wait_until
 from tests.fakes.twilio_api import FakeTwilioApi, form_body
 from tests.integration.conftest import TWILIO_WHATSAPP_FROM
+from tests.receivers import wait_for
 
 pytestmark = pytest.mark.integration
 GREETING = "Hello, I am the clinic's assistant"
@@ -68,7 +68,7 @@ def bodies(twilio_api: FakeTwilioApi, sender: str) -> List[str]:
 
 def wait_for_body(twilio_api: FakeTwilioApi, sender: str, part: str) -> List[str]:
     """Wait until a message to ``sender`` contains ``part``; all bodies to ``sender`` so far."""
-    wait_until(lambda: any(part in b for b in bodies(twilio_api, sender)), 30, repr(part))
+    wait_for(lambda: any(part in b for b in bodies(twilio_api, sender)), 30, repr(part))
     return bodies(twilio_api, sender)
 
 
@@ -179,7 +179,7 @@ def test_a_choice_between_articles_is_numbered_and_the_number_gets_that_answer(
 def test_a_number_without_options_is_read_as_text(stack: Stack, twilio_api: FakeTwilioApi) -> None:
     sender = new_sender()
     send(stack, twilio_api, sender, "1")
-    wait_until(lambda: bodies(twilio_api, sender), 30, "a reply")
+    wait_for(lambda: bodies(twilio_api, sender), 30, "a reply")
     assert "reference number" not in bodies(twilio_api, sender)[0]
 
 

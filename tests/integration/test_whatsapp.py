@@ -33,8 +33,8 @@ from tests.fakes.graph_api import (
     text_message,
     webhook,
 )
-from tests.fakes.http import wait_until
 from tests.integration.conftest import WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN
+from tests.receivers import wait_for
 
 pytestmark = pytest.mark.integration
 GREETING = "Hello, I am the clinic's assistant"
@@ -75,7 +75,7 @@ def wait_for_reply(
     graph_api: FakeGraphApi, sender: str, check: Callable[[str], bool], timeout: float = 30
 ) -> List[str]:
     """Wait until a message to ``sender`` passes ``check``; all bodies to ``sender`` so far."""
-    wait_until(lambda: any(check(b) for b in bodies(graph_api, sender)), timeout, "reply")
+    wait_for(lambda: any(check(b) for b in bodies(graph_api, sender)), timeout, "reply")
     return bodies(graph_api, sender)
 
 
@@ -218,7 +218,7 @@ def test_a_choice_between_articles_is_a_list_and_a_tapped_row_is_answered(
 ) -> None:
     sender = new_number()
     send(stack, graph_api, text_message(sender, AMBIGUOUS_QUESTION))
-    wait_until(lambda: graph_api.sent_to(sender), 30, "the choice")
+    wait_for(lambda: graph_api.sent_to(sender), 30, "the choice")
     [choice] = graph_api.sent_to(sender)
     assert choice["type"] == "interactive" and choice["interactive"]["type"] == "list"
     assert "Which topic do you mean?" in choice["interactive"]["body"]["text"]
