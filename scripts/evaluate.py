@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from knowledge.config import Settings
 from knowledge.evaluation import Case, CaseError, Outcome, load_cases, summarise
 from knowledge.service import FaqService
-from scripts.stack import ROOT, Stack, free_port, post_json
+from scripts.stack import MODEL_DIR, ROOT, Stack, free_port, post_json
 
 
 def outcome_of(case: Case, messages: Sequence[Dict[str, Any]], texts: Dict[str, str]) -> Outcome:
@@ -69,6 +69,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", type=Path)
     parser.add_argument("--show-misses", action="store_true", help="list the cases it got wrong")
+    parser.add_argument(
+        "--model", type=Path, default=MODEL_DIR, help="model file or folder [models/]"
+    )
     args = parser.parse_args(argv)
     try:
         cases = load_cases(args.cases)
@@ -83,7 +86,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Escalations made by the evaluation go to a throwaway handoff store, never the clinic's.
     env = {"DATABASE_URL": f"sqlite:///{scratch.name}/handoffs.db"}
     with scratch, Stack(
-        free_port(), free_port(), log_dir=ROOT / "var" / "logs" / "eval", extra_env=env
+        free_port(),
+        free_port(),
+        model=args.model,
+        log_dir=ROOT / "var" / "logs" / "eval",
+        extra_env=env,
     ) as stack:
         for i, case in enumerate(cases):
             sender = f"eval-{i}-{uuid.uuid4().hex[:8]}"

@@ -19,11 +19,11 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint
 
+from bot.channels.action_calls import configure_action_calls
 from bot.channels.dedupe import Deduplicator
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.replies import (
     failure_message,
-    limit_action_calls,
     rate_limited_message,
     truncated_note,
 )
@@ -86,7 +86,7 @@ class BackgroundChannel(InputChannel):
         self.tasks: Set["asyncio.Task[None]"] = set()
         self._locks: Dict[str, _SenderLock] = {}
         self.missing: List[str] = [name for name, value in required.items() if not value]
-        limit_action_calls(settings.action_timeout)
+        configure_action_calls(settings.action_timeout)
         if self.missing:
             logger.warning(
                 "%s channel is not configured (missing %s): its webhook answers with an error",

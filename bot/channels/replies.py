@@ -20,17 +20,6 @@ RATE_LIMITED_TEXT = (
 )
 
 
-def limit_action_calls(seconds: float) -> None:
-    """Make the Rasa server give up on the action server after ``seconds`` instead of 300.
-
-    Rasa 3.6 reads the timeout of every custom-action call from a module constant and offers no
-    setting for it; a late reply is then replaced by :data:`FAILURE_TEXT`.
-    """
-    import rasa.core.actions.action as rasa_actions
-
-    rasa_actions.DEFAULT_REQUEST_TIMEOUT = seconds
-
-
 def truncated_note(max_chars: int) -> str:
     """What the patient is told when their message was cut to ``max_chars`` characters."""
     return TRUNCATED_NOTE.format(n=f"{max_chars:,}")

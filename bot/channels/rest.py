@@ -16,11 +16,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.action_calls import configure_action_calls
 from bot.channels.blueprints import channel_blueprint
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.replies import (
     failure_message,
-    limit_action_calls,
     rate_limited_message,
     truncated_note,
 )
@@ -40,7 +40,7 @@ class RestInput(RasaRestInput):
         self.max_body_bytes = max_body_bytes or self.settings.max_body_bytes
         self.max_chars = max_chars or self.settings.max_message_chars
         self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
-        limit_action_calls(self.settings.action_timeout)
+        configure_action_calls(self.settings.action_timeout)
         install_log_redaction()
 
     @classmethod

@@ -37,10 +37,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.action_calls import configure_action_calls
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.replies import (
     failure_message,
-    limit_action_calls,
     rate_limited_message,
     truncated_note,
 )
@@ -203,7 +203,7 @@ class SocketIOInput(RasaSocketIOInput):
         self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
         self.origins = OriginCheck(self.settings.cors_origins)
         self.sessions: Dict[str, str] = {}  # connection (socket id) -> confirmed session id
-        limit_action_calls(self.settings.action_timeout)
+        configure_action_calls(self.settings.action_timeout)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "SocketIOInput":
