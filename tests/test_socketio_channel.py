@@ -13,11 +13,13 @@ from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from engineio.async_socket import AsyncSocket
 from rasa.core.channels.channel import UserMessage
 
 from bot.channels.socketio import (
     ERROR_EVT,
     TURN_END_EVT,
+    EngineIOServer,
     OriginCheck,
     SocketIOInput,
     SocketIOOutput,
@@ -82,6 +84,8 @@ def answering(*messages: Dict[str, Any]) -> Any:
         ([{"message": "hi", "metadata": "{oops"}], "'metadata' must be a JSON object"),
         ([{"message": "hi", "metadata": "[1, 2]"}], "'metadata' must be a JSON object"),
         ([{"message": "hi", "metadata": 7}], "'metadata' must be a JSON object"),
+        # Nested deeper than the JSON decoder goes: RecursionError, and the client got no reply.
+        ([{"message": "hi", "metadata": "[" * 20_000}], "'metadata' must be a JSON object"),
     ],
 )
 def test_malformed_events_are_refused_with_a_reason(args: List[Any], error: str) -> None:
@@ -116,6 +120,7 @@ def test_control_characters_are_dropped_and_long_text_is_cut() -> None:
         ("x" * 129, False),
         ("../../etc/passwd", False),
         ("a b", False),
+        ("webchat-1\n", False),  # "$" in the pattern matches before a final newline
         (None, False),
         (12345, False),
         ({"id": "x"}, False),
@@ -125,6 +130,29 @@ def test_only_plain_short_session_ids_are_reused(wanted: object, kept: bool) -> 
     session = session_for(wanted)
     assert (session == wanted) == kept
     assert kept or re.fullmatch(r"[0-9a-f]{32}", session)
+
+
+def test_a_session_request_from_a_connection_that_hung_up_is_ignored() -> None:
+    """Its handler runs after the disconnect when both came in one POST; it raised KeyError."""
+    made = channel()
+    made.blueprint(answering())
+    session_request = made.sio.handlers["/"]["session_request"]
+    asyncio.run(session_request("sid-gone", {"session_id": "session-9"}))
+    assert "sid-gone" not in made.sessions
+
+
+def test_the_server_drops_a_connection_without_waiting_for_its_client() -> None:
+    """A POST over the size limit, or with an unknown packet, is answered by closing the
+    connection; the server waited until the client fetched the close packet, so a client with no
+    poll pending got a 503 after 60 s."""
+
+    async def drop() -> Tuple[bool, bool]:
+        server = EngineIOServer(async_mode="sanic")
+        socket = server.sockets["sid-1"] = AsyncSocket(server, "sid-1")
+        await asyncio.wait_for(server.disconnect("sid-1"), 2)
+        return socket.closed, "sid-1" in server.sockets
+
+    assert asyncio.run(drop()) == (True, False)
 
 
 # --- processing ---------------------------------------------------------------------------------

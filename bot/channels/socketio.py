@@ -14,7 +14,9 @@ fails. This one:
   and a malformed event is answered with ``input_error {"error": ...}``;
 * emits one ``bot_uttered {"text", "quick_replies"?, "custom"?}`` per bot message, the
   "can't answer right now" reply when the bot produced nothing, then ``bot_turn_end {}``;
-* accepts browser connections only from the server's own origin and ``FAQBOT_CORS_ORIGINS``.
+* accepts browser connections only from the server's own origin and ``FAQBOT_CORS_ORIGINS``;
+* answers a long-polling request that breaks the protocol (too large, unknown packet) with a 400
+  at once, also when the client has no long-poll request waiting.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
 
+import engineio
 import rasa.core.channels.channel
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
@@ -57,7 +60,7 @@ MESSAGE_SHAPE = 'a message must be an object: {"message": "...", "session_id": "
 
 def session_for(wanted: object) -> str:
     """The client's session id if it can be used (short, plain characters), else a new one."""
-    if isinstance(wanted, str) and SESSION_ID.match(wanted):
+    if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted):  # not match(): "$" allows "\n"
         return wanted
     return uuid.uuid4().hex
 
@@ -139,6 +142,34 @@ class EngineIOCorsBlueprint(SocketBlueprint):
 
         app.register_middleware(engineio_does_cors, "request")
         super().register(app, options)
+
+
+class EngineIOServer(engineio.AsyncServer):
+    """python-engineio's server, except that it drops a connection without waiting for the client.
+
+    On a body larger than the limit or an unknown packet, python-engineio closes the connection
+    and waits until the client has fetched the close packet. A client with no long-poll request
+    waiting (a script, not a browser) never fetches it, so its POST hung until Sanic's timeout
+    (60 s) and was answered with a 503; now it gets the 400 at once.
+    """
+
+    async def disconnect(self, sid: Optional[str] = None) -> None:
+        """Close connection ``sid`` (all connections when ``None``)."""
+        if sid is None:
+            await super().disconnect()
+            return
+        socket = self.sockets.get(sid)
+        if socket is not None:
+            # A long-poll request that is waiting still gets the close packet.
+            await socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            self.sockets.pop(sid, None)
+
+
+class SocketIOServer(AsyncServer):
+    """python-socketio's server on :class:`EngineIOServer`."""
+
+    def _engineio_server_class(self) -> type:
+        return EngineIOServer
 
 
 class SocketIOOutput(RasaSocketIOOutput):
@@ -264,7 +295,7 @@ class SocketIOInput(RasaSocketIOInput):
         if isinstance(metadata, str):
             try:
                 metadata = json.loads(metadata)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
                 raise BadRequest(f"'{self.metadata_key}' must be a JSON object") from exc
         if metadata is not None and not isinstance(metadata, dict):
             raise BadRequest(f"'{self.metadata_key}' must be a JSON object")
@@ -306,7 +337,7 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """``GET /webhooks/socketio/`` health, and the socket.io server at ``socketio_path``."""
-        sio = AsyncServer(
+        sio = SocketIOServer(
             async_mode="sanic",
             cors_allowed_origins=self.origins,
             max_http_buffer_size=self.settings.max_body_bytes,
@@ -333,6 +364,8 @@ class SocketIOInput(RasaSocketIOInput):
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, *args: Any) -> None:
+            if not sio.manager.is_connected(sid, namespace or "/"):
+                return  # it hung up before this ran (e.g. later in the same POST): no rooms
             data = args[0] if args and isinstance(args[0], dict) else {}
             session = session_for(data.get("session_id"))
             previous = self.sessions.get(sid)
