@@ -7,6 +7,7 @@ messages (and says so), and never shows a stack trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -29,6 +30,53 @@ from knowledge.config import Settings
 from knowledge.redact import install_log_redaction
 
 logger = logging.getLogger(__name__)
+# Once the emergency reply is ready, how long the rest of the turn (the handoff to staff, which
+# needs the action server) may still take before the reply goes out without it.
+EMERGENCY_GRACE_SECONDS = 1.0
+
+
+class ReplyCollector(CollectingOutputChannel):
+    """Collects the bot's messages and notes when an emergency reply is among them."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__()
+        self.emergency = asyncio.Event()
+
+    async def _persist_message(self, message: Dict[str, Any]) -> None:
+        await super()._persist_message(message)
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("kind") == "emergency":
+            self.emergency.set()
+
+
+async def run_turn(turn: Awaitable[None], collector: ReplyCollector) -> None:
+    """Run ``turn``; return early if an emergency reply is ready and the rest is slow.
+
+    The emergency reply is a domain response, sent before the handoff action; when the action
+    server is slow or hung the patient gets it within :data:`EMERGENCY_GRACE_SECONDS`, not after
+    the action timeout. The turn then goes on in the background (its handoff is still made).
+    """
+    task = asyncio.ensure_future(turn)
+    urgent = asyncio.ensure_future(collector.emergency.wait())
+    try:
+        await asyncio.wait({task, urgent}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=EMERGENCY_GRACE_SECONDS)
+    finally:
+        urgent.cancel()
+        if not task.done():  # answered early, or the request was cancelled: the turn goes on
+            task.add_done_callback(_log_failure)
+    if task.done():
+        task.result()  # raises what the turn raised
+
+
+def _log_failure(task: "asyncio.Future[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error(
+            "rest channel: the rest of an emergency turn failed: %s",
+            type(task.exception()).__name__,
+        )
 
 
 class RestInput(RasaRestInput):
@@ -65,22 +113,21 @@ class RestInput(RasaRestInput):
                 return response.json({"error": str(exc)}, status=400)
             if not self.limiter.allow(incoming.sender):
                 return response.json([rate_limited_message(self.settings, incoming.sender)])
-            collector = CollectingOutputChannel()
+            collector = ReplyCollector()
             notes: List[Dict[str, Any]] = []
             if incoming.truncated:
                 notes.append(
                     {"recipient_id": incoming.sender, "text": truncated_note(self.max_chars)}
                 )
+            message = UserMessage(
+                incoming.text,
+                collector,
+                incoming.sender,
+                input_channel=self.name(),
+                metadata=incoming.metadata,
+            )
             try:
-                await on_new_message(
-                    UserMessage(
-                        incoming.text,
-                        collector,
-                        incoming.sender,
-                        input_channel=self.name(),
-                        metadata=incoming.metadata,
-                    )
-                )
+                await run_turn(on_new_message(message), collector)
             except Exception:  # noqa: BLE001 - the patient gets a reply, the log gets the type
                 logger.exception("rest channel: message processing failed")
                 collector.messages = []
@@ -88,6 +135,6 @@ class RestInput(RasaRestInput):
                 # Every message has a reply in this bot; none means an action failed or timed out
                 # (Rasa logs it and sends nothing), so the patient is told how to reach the clinic.
                 collector.messages.append(failure_message(self.settings, incoming.sender))
-            return response.json(notes + collector.messages)
+            return response.json(notes + list(collector.messages))
 
         return hook

@@ -146,7 +146,9 @@ class TwilioInput(BackgroundChannel):
             )
         if "MessageStatus" in params:  # a delivery status callback, not a message
             return response.text(EMPTY_TWIML, content_type="text/xml")
-        sender, message_id = params.get("From", "").strip(), params.get("MessageSid", "").strip()
+        # Cleaned before the check, so that a From of only control characters is refused too.
+        sender = clean_text(params.get("From", ""), MAX_SENDER_CHARS + 1)[0].strip()
+        message_id = params.get("MessageSid", "").strip()
         if not sender or not message_id or len(sender) > MAX_SENDER_CHARS:
             return response.json({"error": "'From' and 'MessageSid' are required"}, status=400)
         text, truncated = clean_text(
@@ -154,7 +156,7 @@ class TwilioInput(BackgroundChannel):
             self.settings.max_message_chars,
         )
         inbound = Inbound(
-            clean_text(sender, MAX_SENDER_CHARS)[0],
+            sender,
             message_id,
             text,
             truncated,

@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.replies import RATE_LIMITED_TEXT
 from bot.channels.twilio import EMPTY_TWIML
-from bot.channels.validation import MAX_SENDER_CHARS
+from bot.channels.validation import MAX_SENDER_CHARS, clean_text
 from scripts.stack import Stack
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.conftest import TWILIO_WHATSAPP_FROM
@@ -61,12 +61,13 @@ pytestmark = pytest.mark.integration
 Pairs = List[Tuple[str, str]]
 # The only senders whose messages reach the bot (a few, so the rate limit soon answers them).
 SENDERS = ["whatsapp:+919800000011", "whatsapp:+919800000012"]
-# Odd senders: empty once stripped (400), too long (400), one of SENDERS once cleaned, or a few
-# more conversations (one without the whatsapp: prefix, whose replies Twilio refuses).
+# Odd senders: empty once cleaned and stripped (400), too long (400), one of SENDERS once cleaned,
+# or a few more conversations (one without the whatsapp: prefix, whose replies Twilio refuses).
 ODD_SENDERS = [
     "",
     "   ",
     "\u2003\n",
+    "\x00\x1b\x7f",  # nothing left once control characters are dropped
     " whatsapp:+919800000011 ",
     "whatsapp:+9198000000\x0012",
     "w" * (MAX_SENDER_CHARS + 1),
@@ -238,7 +239,8 @@ def expected_for(body: bytes, params: Optional["MultiDict[str]"], signed: bool) 
         return 403
     if "MessageStatus" in params:
         return 200
-    sender, sid = params.get("From", "").strip(), params.get("MessageSid", "").strip()
+    sender = clean_text(params.get("From", ""), MAX_SENDER_CHARS + 1)[0].strip()
+    sid = params.get("MessageSid", "").strip()
     return 200 if sender and sid and len(sender) <= MAX_SENDER_CHARS else 400
 
 

@@ -126,6 +126,23 @@ def test_disclaimer_is_said_once_per_conversation(stack: Stack) -> None:
     assert "not medical advice" not in second
 
 
+def test_with_a_hung_action_server_the_emergency_reply_comes_at_once(stack: Stack) -> None:
+    """The emergency reply needs no action server; the handoff after it must not delay it."""
+    actions = stack.procs["actions"]
+    os.kill(actions.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        messages = say(stack, "my husband has crushing chest pain and is sweating", new_sender())
+        elapsed = time.monotonic() - started
+        time.sleep(ACTION_TIMEOUT)  # the rest of the turn gives up on the action server
+    finally:
+        os.kill(actions.pid, signal.SIGCONT)
+    assert kinds(messages)[0] == "emergency"
+    assert EMERGENCY_NUMBERS in split(messages)[0]
+    assert elapsed < min(2.0, ACTION_TIMEOUT), f"took {elapsed:.1f} s"
+    assert kinds(say(stack, "how many sessions will I need for a foot ulcer?"))[0] == "answer"
+
+
 def test_a_hung_action_server_is_given_up_on_after_the_action_timeout(stack: Stack) -> None:
     actions = stack.procs["actions"]
     os.kill(actions.pid, signal.SIGSTOP)
