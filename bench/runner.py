@@ -348,11 +348,23 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def meta(cfg: BenchConfig) -> Dict[str, Any]:
     """What ran where: versions, machine, configuration."""
     import aiohttp
 
     from bench.stock import rasa_version
+    from knowledge.embedding import native_bfloat16
 
     settings = {k: v for k, v in vars(cfg).items() if k != "log_dir"}
     settings["users"] = list(cfg.users)
@@ -364,6 +376,8 @@ def meta(cfg: BenchConfig) -> Dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "native_bfloat16": native_bfloat16(),
         "load_tool": f"asyncio + aiohttp {aiohttp.__version__} (bench/load.py)",
         "median_of": "medians over repetitions; ranges are [min, max] over repetitions",
     }
