@@ -165,7 +165,8 @@ class Stack:
                 file=sys.stderr,
                 flush=True,
             )
-            args += ["--enable-api", "--jwt-secret", str(settings.api_jwt_secret)]
+            # The secret reaches Rasa through the environment, not the visible command line.
+            args = [sys.executable, "-m", "scripts.rasa_cli", *args[1:], "--enable-api"]
         return args
 
     def start_rasa(self) -> None:

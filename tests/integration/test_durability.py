@@ -213,6 +213,8 @@ def test_http_api_needs_a_token_and_cors_is_limited_to_configured_origins(
         f"{base}/status", headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
     assert authorised.status_code == 200
+    command_line = Path(f"/proc/{second.procs['rasa'].pid}/cmdline").read_bytes()
+    assert b"--enable-api" in command_line and JWT_SECRET.encode() not in command_line
 
     def preflight(origin: str) -> requests.Response:
         return requests.options(
