@@ -21,7 +21,7 @@ from sanic import Blueprint
 
 from bot.channels.action_calls import configure_action_calls
 from bot.channels.dedupe import Deduplicator
-from bot.channels.ratelimit import RateLimiter
+from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
     failure_message,
     rate_limited_message,
@@ -80,8 +80,9 @@ class BackgroundChannel(InputChannel):
 
     def __init__(self, settings: Settings, required: Dict[str, Optional[str]]) -> None:
         self.settings = settings
-        self.limiter = RateLimiter(settings.rate_limit, settings.rate_window)
-        self.notices = RateLimiter(1, settings.rate_window)  # one "slow down" reply per window
+        self.limiter = rate_limiter(settings, self.name())
+        # One "slow down" reply per window.
+        self.notices = rate_limiter(settings, f"{self.name()}-notice", limit=1)
         self.dedupe = Deduplicator(settings.database_url)
         self.tasks: Set["asyncio.Task[None]"] = set()
         self._locks: Dict[str, _SenderLock] = {}

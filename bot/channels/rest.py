@@ -19,7 +19,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.action_calls import configure_action_calls
 from bot.channels.blueprints import channel_blueprint
-from bot.channels.ratelimit import RateLimiter
+from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
     failure_message,
     rate_limited_message,
@@ -87,7 +87,7 @@ class RestInput(RasaRestInput):
         self.settings = Settings.from_env()
         self.max_body_bytes = max_body_bytes or self.settings.max_body_bytes
         self.max_chars = max_chars or self.settings.max_message_chars
-        self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
+        self.limiter = rate_limiter(self.settings, self.name())
         configure_action_calls(self.settings.action_timeout)
         install_log_redaction()
 

@@ -41,7 +41,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.action_calls import configure_action_calls
-from bot.channels.ratelimit import RateLimiter
+from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
     failure_message,
     rate_limited_message,
@@ -231,7 +231,7 @@ class SocketIOInput(RasaSocketIOInput):
         )
         self.settings = settings or Settings.from_env()
         self.max_chars = self.settings.max_message_chars
-        self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
+        self.limiter = rate_limiter(self.settings, self.name())
         self.origins = OriginCheck(self.settings.cors_origins)
         self.sessions: Dict[str, str] = {}  # connection (socket id) -> confirmed session id
         configure_action_calls(self.settings.action_timeout)

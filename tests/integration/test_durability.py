@@ -21,15 +21,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from handoffs.store import HandoffStore
+from knowledge.config import Settings
 from scripts.stack import Stack, free_port
 from tests.databases import fresh_database
-from tests.integration.chat import new_sender, say, split
+from tests.integration.chat import kinds, new_sender, say, split
 from tests.proxy import TcpProxy
 from tests.receivers import WebhookReceiver, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/5"
 JWT_SECRET = "scale-out-test-secret-of-at-least-32-chars"
+LIMIT = Settings().rate_limit
 ALLOWED_ORIGIN = "https://clinic.example"
 KIDNEY_QUESTION = "how does exosome therapy help diabetic kidney disease"
 FOLLOW_UP = "and does it have side effects?"
@@ -148,6 +150,17 @@ def two_servers(
     finally:
         second.stop()
         first.stop()
+
+
+@pytest.mark.integration
+def test_the_rate_limit_counts_a_sender_across_both_servers(
+    two_servers: Tuple[Stack, Stack],
+) -> None:
+    """With a Redis lock store the servers share one count: 20 per minute in all, not each."""
+    sender = new_sender("flood")
+    replies = [say(two_servers[i % 2], "hello", sender) for i in range(LIMIT + 4)]
+    limited = [i for i, messages in enumerate(replies) if kinds(messages) == ["rate_limited"]]
+    assert limited == list(range(LIMIT, LIMIT + 4))
 
 
 @pytest.mark.integration
