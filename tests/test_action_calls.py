@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import List, Tuple
+from typing import Iterator, List, Tuple
 
 import jsonschema
 import pytest
@@ -13,8 +13,15 @@ from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels.action_calls import configure_action_calls
+from knowledge.config import Settings
 
-configure_action_calls(4.0)
+
+@pytest.fixture(autouse=True)
+def configured() -> Iterator[None]:
+    """What every channel does when it is built; the default timeout is put back afterwards."""
+    configure_action_calls(4.0)
+    yield
+    configure_action_calls(Settings().action_timeout)
 
 
 def test_the_action_timeout_is_the_configured_one() -> None:
