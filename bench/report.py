@@ -157,7 +157,7 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
         f"Rasa {meta.get('rasa_version')}, Python {meta.get('python')}, {meta.get('cpus')} cores "
         f"of {meta.get('cpu_model', '?')} (native bfloat16: {meta.get('native_bfloat16', '?')}; "
-        "shared), started {meta.get('started_at')}, took {meta.get('duration_s')} s. "
+        f"shared), started {meta.get('started_at')}, took {meta.get('duration_s')} s. "
         f"Load tool: {meta.get('load_tool')}. Every figure is the median over "
         f"{cfg.get('repeat')} repetitions (load: {cfg.get('load_duration')} s each after "
         f"{cfg.get('warmup')} s warm-up; cold starts: {cfg.get('cold_starts')}; retrieval: "

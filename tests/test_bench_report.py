@@ -85,6 +85,7 @@ def test_markdown_has_every_table() -> None:
     assert "| cold start to first answer (s) | 14.0 | 40.0 | 0.35 |" in text
     assert "cached from earlier runs" in text
     assert "**0 lost**" in text
+    assert "{" not in text.split("## Targets")[0]  # every header field filled in
 
 
 def test_write_produces_json_markdown_and_png(tmp_path: Path) -> None:
