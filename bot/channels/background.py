@@ -19,7 +19,6 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint
 
-from bot.channels.action_calls import configure_action_calls
 from bot.channels.dedupe import Deduplicator
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
@@ -27,6 +26,7 @@ from bot.channels.replies import (
     rate_limited_message,
     truncated_note,
 )
+from bot.server import tune_rasa_server
 from knowledge.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class BackgroundChannel(InputChannel):
         self.tasks: Set["asyncio.Task[None]"] = set()
         self._locks: Dict[str, _SenderLock] = {}
         self.missing: List[str] = [name for name, value in required.items() if not value]
-        configure_action_calls(settings.action_timeout)
+        tune_rasa_server(settings.action_timeout)
         if self.missing:
             logger.warning(
                 "%s channel is not configured (missing %s): its webhook answers with an error",

@@ -17,7 +17,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.action_calls import configure_action_calls
 from bot.channels.blueprints import channel_blueprint
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
@@ -26,6 +25,7 @@ from bot.channels.replies import (
     truncated_note,
 )
 from bot.channels.validation import BadRequest, parse_rest_body
+from bot.server import tune_rasa_server
 from knowledge.config import Settings
 from knowledge.redact import install_log_redaction
 
@@ -88,7 +88,7 @@ class RestInput(RasaRestInput):
         self.max_body_bytes = max_body_bytes or self.settings.max_body_bytes
         self.max_chars = max_chars or self.settings.max_message_chars
         self.limiter = rate_limiter(self.settings, self.name())
-        configure_action_calls(self.settings.action_timeout)
+        tune_rasa_server(self.settings.action_timeout)
         install_log_redaction()
 
     @classmethod

@@ -40,7 +40,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.action_calls import configure_action_calls
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
     failure_message,
@@ -48,6 +47,7 @@ from bot.channels.replies import (
     truncated_note,
 )
 from bot.channels.validation import BadRequest, Incoming, clean_text
+from bot.server import tune_rasa_server
 from knowledge.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class SocketIOInput(RasaSocketIOInput):
         self.limiter = rate_limiter(self.settings, self.name())
         self.origins = OriginCheck(self.settings.cors_origins)
         self.sessions: Dict[str, str] = {}  # connection (socket id) -> confirmed session id
-        configure_action_calls(self.settings.action_timeout)
+        tune_rasa_server(self.settings.action_timeout)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "SocketIOInput":

@@ -1,0 +1,20 @@
+"""Changes to how the Rasa server works, applied by every input channel when it is built.
+
+Rasa builds the channels named in ``credentials.yml`` before it loads the model and takes
+messages, so this is the one place where the project's fixes to the stock ``rasa run`` take hold.
+"""
+
+from __future__ import annotations
+
+from bot.channels.action_calls import configure_action_calls
+from bot.graph_runner import run_graphs_without_dask
+
+
+def tune_rasa_server(action_timeout: float) -> None:
+    """Short action timeout, cheap action-response checks and kept connections; no dask.
+
+    Args:
+        action_timeout: seconds to wait for one custom-action call instead of Rasa's 300.
+    """
+    configure_action_calls(action_timeout)
+    run_graphs_without_dask()
