@@ -18,7 +18,10 @@ from rasa.engine.runner.dask import DaskGraphRunner
 class SequentialGraphRunner(DaskGraphRunner):
     """``DaskGraphRunner`` with the same nodes and semantics, computed without dask."""
 
-    _minimal: Dict[Tuple[str, ...], GraphSchema]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As ``DaskGraphRunner``; also keeps the minimal schema of each set of targets."""
+        super().__init__(*args, **kwargs)
+        self._minimal: Dict[Tuple[str, ...], GraphSchema] = {}
 
     def run(
         self,
@@ -61,10 +64,9 @@ class SequentialGraphRunner(DaskGraphRunner):
             raise GraphRunError("Error running runner.") from exc
 
     def _minimal_schema(self, targets: Tuple[str, ...]) -> GraphSchema:
-        cache = self.__dict__.setdefault("_minimal", {})
-        if targets not in cache:
-            cache[targets] = self._graph_schema.minimal_graph_schema(list(targets))
-        return cache[targets]
+        if targets not in self._minimal:
+            self._minimal[targets] = self._graph_schema.minimal_graph_schema(list(targets))
+        return self._minimal[targets]
 
 
 def run_graphs_without_dask() -> None:
