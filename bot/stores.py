@@ -22,6 +22,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, Optional, Type
 
+import ujson
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
@@ -30,11 +31,11 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.common import all_subclasses
-from sqlalchemy import create_engine, event, func, or_, select
+from sqlalchemy import bindparam, create_engine, event, func, or_, select
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import Select
 
 from knowledge.config import ConfigError, Settings
 
@@ -69,6 +70,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
             self.engine.dispose()  # type: ignore[has-type]
             self.engine = sqlite_engine(url)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self._queries = EventQueries(self.SQLEvent.__table__)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
@@ -78,13 +80,13 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         Rasa builds an ORM query of whole rows where only ``data`` is used, and finds each event's
         class by walking every subclass of ``Event``: a third of its time per message here.
         """
-        data = self.SQLEvent.__table__.c.data
-        query = self._events_query(sender_id, fetch_events_from_all_sessions, data)
+        queries = self._queries
+        query = queries.all_sessions if fetch_events_from_all_sessions else queries.latest_session
         with self.session_scope() as session:
-            rows = session.execute(query).all()
+            rows = session.execute(query, {"sender_id": sender_id}).all()
         if not self.domain or not rows:
             return None
-        events = [event_from_dict(json.loads(data)) for (data,) in rows]
+        events = [event_from_dict(ujson.loads(data)) for (data,) in rows]
         return DialogueStateTracker.from_events(
             sender_id, [e for e in events if e is not None], self.domain.slots
         )
@@ -95,36 +97,50 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         The same rows as Rasa's, written with one plain-SQL count and one multi-row insert.
         """
         await self.stream_events(tracker)
-        table = self.SQLEvent.__table__
-        counted = self._events_query(tracker.sender_id, False, table.c.id).subquery()
         with self.session_scope() as session:
-            stored = session.execute(select(func.count()).select_from(counted)).scalar_one()
+            stored = session.execute(
+                self._queries.count_latest_session, {"sender_id": tracker.sender_id}
+            ).scalar_one()
             rows = [
                 event_row(tracker.sender_id, event)
                 for event in itertools.islice(tracker.events, stored, None)
             ]
             if rows:
-                session.execute(table.insert(), rows)
+                session.execute(self._queries.insert, rows)
             session.commit()
 
-    def _events_query(self, sender_id: str, all_sessions: bool, column: ColumnElement) -> Select:
-        """``column`` of the sender's events in order (latest session only unless ``all_sessions``).
 
-        The same selection as Rasa's ``SQLTrackerStore._event_query``.
-        """
-        table = self.SQLEvent.__table__
-        query = select(column).where(table.c.sender_id == sender_id)
-        if not all_sessions:
-            session_start = (
-                select(func.max(table.c.timestamp))
-                .where(
-                    table.c.sender_id == sender_id,
-                    table.c.type_name == SessionStarted.type_name,
-                )
-                .scalar_subquery()
-            )
-            query = query.where(or_(table.c.timestamp >= session_start, session_start.is_(None)))
-        return query.order_by(table.c.id)
+class EventQueries:
+    """The statements of :class:`ConfiguredTrackerStore`, built once with a ``sender_id`` parameter.
+
+    SQLAlchemy compiles a statement once and caches the result under the statement object's cache
+    key; a statement reused with new parameters skips both building and keying it (a tenth of the
+    Rasa server's time per message when they were built for every call).
+
+    Attributes:
+        latest_session: ``data`` of the sender's events in order, from the latest session start
+            (the same selection as Rasa's ``SQLTrackerStore._event_query``).
+        all_sessions: ``data`` of all the sender's events in order.
+        count_latest_session: How many events ``latest_session`` selects.
+        insert: Insert of event rows.
+    """
+
+    def __init__(self, table: Any) -> None:
+        """Build the statements for Rasa's ``events`` table."""
+        sender = bindparam("sender_id")
+        session_start = (
+            select(func.max(table.c.timestamp))
+            .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        in_latest = or_(table.c.timestamp >= session_start, session_start.is_(None))
+        self.all_sessions: Select = (
+            select(table.c.data).where(table.c.sender_id == sender).order_by(table.c.id)
+        )
+        self.latest_session: Select = self.all_sessions.where(in_latest)
+        latest_ids = select(table.c.id).where(table.c.sender_id == sender, in_latest).subquery()
+        self.count_latest_session: Select = select(func.count()).select_from(latest_ids)
+        self.insert = table.insert()
 
 
 def event_row(sender_id: str, event: Event) -> Dict[str, Any]:
