@@ -207,11 +207,12 @@ def native_bfloat16() -> bool:
 
 
 class QueryEncoder:
-    """One text at a time through a frozen TorchScript graph of the transformer, mean-pooled.
+    """One text at a time through a frozen TorchScript graph of the transformer and its pooling.
 
-    A single text has no padding, so the mask is all ones and the traced graph is exact for any
-    length up to the model's limit. Use :meth:`build`, which checks the graph against the
-    reference encoder and returns ``None`` when it cannot be used.
+    A single text has no padding, so no attention mask is needed and the traced graph is exact
+    for any length up to the model's limit; it returns the mean-pooled unit vector directly.
+    Use :meth:`build`, which checks the graph against the reference encoder and returns ``None``
+    when it cannot be used.
     """
 
     def __init__(self, tokenizer: Any, graph: Any, max_length: int, kind: str):
@@ -242,17 +243,15 @@ class QueryEncoder:
         if bfloat16:
             transformer = copy.deepcopy(transformer).to(torch.bfloat16)
         tokenizer = model.tokenizer
-        example = tokenizer([_PROBES[0]], return_tensors="pt")
+        example = tokenizer([_PROBES[0]], return_tensors="pt")["input_ids"]
         try:
             with warnings.catch_warnings(), torch.inference_mode():
                 warnings.simplefilter("ignore")
+                # Freezing drops what the pooled vector does not use (BERT's pooler layer).
                 traced = torch.jit.trace(
-                    transformer,
-                    (example["input_ids"], example["attention_mask"]),
-                    strict=False,
-                    check_trace=False,
+                    _mean_pooled(transformer).eval(), (example,), strict=False, check_trace=False
                 )
-                graph = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+                graph = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
         except Exception as exc:  # noqa: BLE001 - any tracing failure means: use the reference
             logger.warning("query encoder: tracing failed (%s); using sentence-transformers", exc)
             return None
@@ -271,15 +270,29 @@ class QueryEncoder:
         """The unit vector of one text, float32, shape ``(dim,)``."""
         import torch
 
-        tokens = self.tokenizer(
+        ids = self.tokenizer(
             [text], truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
+        )["input_ids"]
         with torch.inference_mode():
-            out = self.graph(tokens["input_ids"], tokens["attention_mask"])
-            hidden = out["last_hidden_state"] if isinstance(out, dict) else out[0]
-            vector = hidden[0].float().mean(dim=0)
-            vector = torch.nn.functional.normalize(vector, dim=0)
+            vector = self.graph(ids)
         return np.ascontiguousarray(vector.numpy(), dtype=np.float32)
+
+
+def _mean_pooled(transformer: Any) -> Any:
+    """The transformer followed by mean pooling and L2 normalisation, as one module."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+            hidden = self.transformer(input_ids=input_ids, return_dict=False)[0]
+            vector = hidden[0].float().mean(dim=0)
+            return torch.nn.functional.normalize(vector, dim=0)
+
+    return MeanPooled()
 
 
 _SHARED: Dict[str, Embedder] = {}
