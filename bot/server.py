@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from bot.channels.action_calls import configure_action_calls
 from bot.graph_runner import run_graphs_without_dask
+from bot.sparse_features import join_sparse_features_directly
 
 
 def tune_rasa_server(action_timeout: float) -> None:
-    """Short action timeout, cheap action-response checks and kept connections; no dask.
+    """Short action timeout, cheap action-response checks, kept connections; lighter NLU steps.
 
     Args:
         action_timeout: seconds to wait for one custom-action call instead of Rasa's 300.
     """
     configure_action_calls(action_timeout)
     run_graphs_without_dask()
+    join_sparse_features_directly()

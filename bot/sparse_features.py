@@ -1,0 +1,54 @@
+"""Join the NLU featurizers' sparse features without scipy's general block-matrix builder.
+
+Rasa 3.6 joins each message's sparse features (two count vectorizers, the lexical-syntactic and
+regex featurizers) with ``scipy.sparse.hstack``, which goes through ``bmat``: general code for any
+grid of blocks in any format, about 6% of the Rasa server's time per message under load for what
+is, here, a side-by-side join of two COO matrices. :func:`hstack_pair` builds the same COO matrix
+(same entries in the same order, same dtype and shape) from the two matrices' arrays directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+
+def hstack_pair(left: Any, right: Any) -> scipy.sparse.coo_matrix:
+    """``scipy.sparse.hstack([left, right])`` for two COO matrices with as many rows.
+
+    Raises:
+        ValueError: The matrices have different numbers of rows.
+    """
+    if left.shape[0] != right.shape[0]:
+        raise ValueError(f"row counts differ: {left.shape[0]} != {right.shape[0]}")
+    a, b = left, right
+    dtype = np.result_type(a.dtype, b.dtype)
+    data = np.concatenate([a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)])
+    rows = np.concatenate([a.row, b.row])
+    cols = np.concatenate([a.col, b.col + a.shape[1]])
+    shape = (a.shape[0], a.shape[1] + b.shape[1])
+    return scipy.sparse.coo_matrix((data, (rows, cols)), shape=shape)
+
+
+def join_sparse_features_directly() -> None:
+    """Make Rasa's ``Features`` join sparse features with :func:`hstack_pair`."""
+    from rasa.shared.nlu.training_data.features import Features
+
+    original = Features.__dict__["_combine_sparse_features"]
+    if getattr(original, "original", None) is not None:
+        return  # already applied (every channel calls this)
+
+    def combine(self: Features, additional_features: Features) -> None:
+        both_coo = scipy.sparse.isspmatrix_coo(self.features) and scipy.sparse.isspmatrix_coo(
+            additional_features.features
+        )
+        if not both_coo or self.features.shape[0] != additional_features.features.shape[0]:
+            original(self, additional_features)  # other formats; Rasa's own error message
+            return
+        self.features = hstack_pair(self.features, additional_features.features)
+        self._cached_fingerprint = None
+
+    combine.original = original  # type: ignore[attr-defined]
+    Features._combine_sparse_features = combine  # type: ignore[method-assign]
