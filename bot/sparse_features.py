@@ -51,4 +51,4 @@ def join_sparse_features_directly() -> None:
         self._cached_fingerprint = None
 
     combine.original = original  # type: ignore[attr-defined]
-    Features._combine_sparse_features = combine  # type: ignore[method-assign]
+    Features._combine_sparse_features = combine
