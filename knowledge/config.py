@@ -124,6 +124,8 @@ class Settings:
             ``api_jwt_secret``).
         api_jwt_secret: Secret that signs the JWTs the HTTP API requires when enabled.
         rate_limit: Messages one sender may send per ``rate_window`` seconds.
+        max_concurrent_turns: Conversation turns one Rasa server works on at once; later ones
+            wait their turn in arrival order, emergencies excepted (0: no limit).
         rate_window: Length of the rate-limit window, in seconds.
         retention_days: Conversations and resolved handoffs older than this are deleted.
         whatsapp_verify_token: Token Meta sends in the webhook verification handshake.
@@ -184,6 +186,7 @@ class Settings:
     enable_api: bool = False
     api_jwt_secret: Optional[str] = None
     rate_limit: int = 20
+    max_concurrent_turns: int = 4
     rate_window: float = 60.0
     retention_days: int = 30
     whatsapp_verify_token: Optional[str] = None
@@ -273,6 +276,9 @@ class Settings:
             enable_api=_flag(env, "FAQBOT_ENABLE_API", cls.enable_api),
             api_jwt_secret=_optional(env, "FAQBOT_API_JWT_SECRET"),
             rate_limit=_number(env, "FAQBOT_RATE_LIMIT", cls.rate_limit, 1, 100000),
+            max_concurrent_turns=_number(
+                env, "FAQBOT_MAX_CONCURRENT_TURNS", cls.max_concurrent_turns, 0, 10000
+            ),
             rate_window=_number(env, "FAQBOT_RATE_WINDOW", cls.rate_window, 1.0, 86400.0),
             retention_days=_number(env, "FAQBOT_RETENTION_DAYS", cls.retention_days, 1, 36500),
             whatsapp_verify_token=_optional(env, "WHATSAPP_VERIFY_TOKEN"),

@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint
 
+from bot.channels.admission import turn_gate
 from bot.channels.dedupe import Deduplicator
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
@@ -105,7 +106,8 @@ class BackgroundChannel(InputChannel):
 
     def spawn(self, on_new_message: OnNewMessage, inbound: Inbound) -> None:
         """Process ``inbound`` in a background task (kept referenced until it ends)."""
-        task = asyncio.get_running_loop().create_task(self.handle(on_new_message, inbound))
+        gated = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
+        task = asyncio.get_running_loop().create_task(self.handle(gated, inbound))
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 

@@ -17,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.admission import turn_gate
 from bot.channels.blueprints import channel_blueprint
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
@@ -99,6 +100,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """``GET /`` health and ``POST /webhook`` for messages."""
+        on_new_message = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
         hook = channel_blueprint(self)
 
         @hook.route("/", methods=["GET"])

@@ -40,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.admission import turn_gate
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
     failure_message,
@@ -337,6 +338,7 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """``GET /webhooks/socketio/`` health, and the socket.io server at ``socketio_path``."""
+        on_new_message = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
         sio = SocketIOServer(
             async_mode="sanic",
             cors_allowed_origins=self.origins,

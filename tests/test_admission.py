@@ -1,0 +1,108 @@
+"""The turn gate: a few turns at once, the rest in arrival order, emergencies never wait."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import List
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels.admission import TurnGate, is_emergency, turn_gate
+
+
+def _gate(limit: int) -> TurnGate:
+    return TurnGate(limit, lambda text: text.startswith("URGENT"))
+
+
+async def _run_many(gate: TurnGate, texts: List[str]) -> dict:
+    started: List[str] = []
+    running = {"now": 0, "most": 0}
+    release = asyncio.Event()
+
+    async def turn(text: str) -> str:
+        started.append(text)
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await release.wait()
+        running["now"] -= 1
+        return text
+
+    tasks = []
+    for text in texts:
+        tasks.append(asyncio.ensure_future(gate.run(text, lambda t=text: turn(t))))
+        await asyncio.sleep(0)  # arrivals in this order
+    await asyncio.sleep(0.01)
+    before_release = list(started)
+    release.set()
+    results = await asyncio.gather(*tasks)
+    return {"started": started, "before": before_release, "most": running["most"], "out": results}
+
+
+def test_at_most_limit_turns_run_and_the_rest_start_in_arrival_order() -> None:
+    texts = [f"q{i}" for i in range(8)]
+    seen = asyncio.run(_run_many(_gate(3), texts))
+    assert seen["before"] == ["q0", "q1", "q2"]
+    assert seen["most"] == 3
+    assert seen["started"] == texts
+    assert seen["out"] == texts
+
+
+def test_an_emergency_starts_at_once_while_the_gate_is_full() -> None:
+    seen = asyncio.run(_run_many(_gate(1), ["q0", "q1", "URGENT chest pain", "q2"]))
+    assert seen["before"] == ["q0", "URGENT chest pain"]
+    assert seen["started"] == ["q0", "URGENT chest pain", "q1", "q2"]
+
+
+def test_a_limit_of_zero_lets_every_turn_run() -> None:
+    seen = asyncio.run(_run_many(_gate(0), [f"q{i}" for i in range(6)]))
+    assert seen["most"] == 6
+
+
+def test_a_negative_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        _gate(-1)
+
+
+def test_a_turn_that_fails_frees_its_slot() -> None:
+    gate = _gate(1)
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    async def main() -> str:
+        with pytest.raises(RuntimeError):
+            await gate.run("q", fail)
+
+        async def ok() -> str:
+            return "ok"
+
+        return await asyncio.wait_for(gate.run("q", ok), timeout=1)
+
+    assert asyncio.run(main()) == "ok"
+
+
+def test_wrap_passes_the_message_through_and_each_loop_gets_its_own_slots() -> None:
+    gate = turn_gate(2)
+    assert turn_gate(2) is gate
+    got: List[str] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        got.append(message.text or "")
+
+    wrapped = gate.wrap(on_new_message)
+    asyncio.run(wrapped(UserMessage("first")))
+    asyncio.run(wrapped(UserMessage("second")))  # a new event loop
+    assert got == ["first", "second"]
+
+
+@pytest.mark.parametrize(
+    "text, urgent",
+    [
+        ("I have crushing chest pain", True),
+        ("what are exosomes", False),
+        ("should I stop my insulin", False),  # medical advice waits its turn like any question
+    ],
+)
+def test_emergencies_are_recognised_by_the_red_flag_screen(text: str, urgent: bool) -> None:
+    assert is_emergency(text) is urgent
