@@ -37,6 +37,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Select
 
+from handoffs.store import sqlite_pragmas
 from knowledge.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
@@ -184,18 +185,9 @@ def sqlite_engine(url: URL) -> Engine:
     engine = create_engine(
         url, poolclass=QueuePool, connect_args={"check_same_thread": False, "timeout": 30}
     )
-    event.listen(engine, "connect", _sqlite_on_connect)
+    pragmas = sqlite_pragmas("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000")
+    event.listen(engine, "connect", pragmas)
     return engine
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cursor.close()
 
 
 def lock_store_from_url(url: Optional[str]) -> LockStore:

@@ -18,7 +18,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
     Column,
@@ -206,16 +206,27 @@ def check_url(raw: str) -> URL:
     )
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(*pragmas: str) -> Callable[[Any, Any], None]:
+    """A SQLAlchemy ``connect`` listener that runs ``PRAGMA <p>`` for each of ``pragmas``."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(f"PRAGMA {pragma}")
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+_handoff_pragmas = sqlite_pragmas("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's lazy BEGIN.
     dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-    finally:
-        cursor.close()
+    _handoff_pragmas(dbapi_connection, record)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
