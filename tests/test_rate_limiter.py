@@ -36,8 +36,12 @@ def test_in_process_window_slides() -> None:
 
 def test_without_a_lock_store_the_limit_is_per_process() -> None:
     assert isinstance(rate_limiter(Settings.from_env({}), "rest"), RateLimiter)
-    shared = rate_limiter(Settings.from_env({"FAQBOT_LOCK_STORE_URL": REDIS_URL}), "rest")
+    settings = Settings.from_env({"FAQBOT_LOCK_STORE_URL": REDIS_URL})
+    shared = rate_limiter(settings, "rest")
     assert isinstance(shared, SharedRateLimiter)
+    other = rate_limiter(settings, "whatsapp")
+    assert isinstance(other, SharedRateLimiter)
+    assert other.client is shared.client  # one Redis connection pool per process
 
 
 def test_two_servers_share_one_count_per_sender() -> None:

@@ -8,6 +8,7 @@ bound their memory: the least recently seen senders are forgotten first, Redis k
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -136,9 +137,14 @@ def rate_limiter(
     window = settings.rate_window if window is None else window
     if not settings.lock_store_url:
         return RateLimiter(limit, window)
-    client = redis.Redis.from_url(
-        settings.lock_store_url,
+    return SharedRateLimiter(_redis_client(settings.lock_store_url), name, limit, window)
+
+
+@functools.lru_cache(maxsize=None)
+def _redis_client(url: str) -> "redis.Redis[bytes]":
+    """One client (and connection pool) per Redis URL, shared by every limiter of the process."""
+    return redis.Redis.from_url(
+        url,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
-    return SharedRateLimiter(client, name, limit, window)
