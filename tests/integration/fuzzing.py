@@ -180,17 +180,25 @@ class Tally:
     by_kind: Counter = field(default_factory=Counter)
 
     def post(self, session: requests.Session, url: str, case: Case) -> requests.Response:
-        """POST ``case`` and check the reply; a server that stopped answering fails clearly."""
+        """POST ``case`` and check the reply."""
+        reply = self.send(session, "POST", url, case, timeout=30)
+        self.check(case, reply)
+        return reply
+
+    def send(
+        self, session: requests.Session, method: str, url: str, case: Case, timeout: float
+    ) -> requests.Response:
+        """Send ``case``'s body and headers; a server that stopped answering fails clearly."""
         try:
-            reply = session.post(url, data=case.body, headers=case.headers, timeout=30)
+            return session.request(
+                method, url, data=case.body, headers=case.headers, timeout=timeout
+            )
         except requests.ConnectionError as exc:
             code = self.stack.procs["rasa"].poll()
             raise AssertionError(
                 f"the Rasa server does not answer (exit code {code}; an earlier request may have"
                 f" killed it, see its log): {type(exc).__name__}; now sending {case.describe()}"
             ) from None
-        self.check(case, reply)
-        return reply
 
     def check(self, case: Case, reply: requests.Response) -> None:
         """Assert that ``reply`` is a clean, expected answer to ``case`` and count it."""

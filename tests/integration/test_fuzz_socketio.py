@@ -353,22 +353,9 @@ raw_requests = weighted(
 class EngineTally(Tally):
     """A :class:`Tally` for the Engine.IO endpoint, whose errors are JSON strings (or Sanic's)."""
 
-    def send(self, http: requests.Session, request: Request, echoes: Sequence[str] = ()) -> str:
+    def exchange(self, http: requests.Session, request: Request, echoes: Sequence[str] = ()) -> str:
         """Send ``request``, check the reply (it may quote ``echoes``) and return its text."""
-        try:
-            reply = http.request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                timeout=20,
-            )
-        except requests.ConnectionError as exc:
-            code = self.stack.procs["rasa"].poll()
-            raise AssertionError(
-                f"the Rasa server does not answer (exit code {code}): {type(exc).__name__}; "
-                f"now sending {request.describe()}"
-            ) from None
+        reply = self.send(http, request.method, request.url, request, timeout=20)
         self.check(request, reply, echoes)
         return reply.text
 
@@ -418,7 +405,7 @@ class RawClient:
     def must(self, kind: str, method: str, params: Params, body: bytes = b"") -> str:
         """Send a request that must succeed (200); its text."""
         request = Request(kind, body, {}, frozenset({200}), method, self.url(params))
-        return self.tally.send(self.http, request)
+        return self.tally.exchange(self.http, request)
 
     def live(self) -> str:
         """The live session's id (a new session if needed)."""
@@ -456,7 +443,7 @@ class RawClient:
         request = Request(
             generated.kind, generated.body, headers, frozenset({expected}), generated.method, url
         )
-        text = self.tally.send(self.http, request, echoed(sent, origin))
+        text = self.tally.exchange(self.http, request, echoed(sent, origin))
         if reached and generated.method == "POST" and post_status(generated.body)[1]:
             self.sid = None  # closed by the server or by the client's close packet
         if generated.method == "GET" and expected == 200 and not reached:
