@@ -57,8 +57,8 @@ class Searcher:
         self.index = index
         self.settings = settings
         self.lexical = LexicalIndex([index.lexical_text(i) for i in range(len(index.passages))])
-        self._owners = index.question_owners
-        self._sentence_owners = np.array([s.passage for s in index.sentences], dtype=np.int64)
+        self._questions = _Groups(index.question_owners)
+        self._sentences = _Groups(np.array([s.passage for s in index.sentences], dtype=np.int64))
 
     def dense_scores(self, vector: np.ndarray) -> np.ndarray:
         """Per passage: its own cosine, blended with its best question and best sentence.
@@ -70,10 +70,8 @@ class Searcher:
         sims, ids = self.index.dense.search(vector.reshape(1, -1).astype(np.float32), n)
         passage = np.zeros(n, dtype=np.float32)
         passage[ids[0]] = sims[0]
-        question = _best_per_passage(passage, self._owners, self.index.question_vectors, vector)
-        sentence = _best_per_passage(
-            passage, self._sentence_owners, self.index.sentence_vectors, vector
-        )
+        question = self._questions.best(passage, self.index.question_vectors @ vector)
+        sentence = self._sentences.best(passage, self.index.sentence_vectors @ vector)
         q_share = self.settings.question_weight
         s_share = self.settings.sentence_weight
         return (1.0 - q_share - s_share) * passage + q_share * question + s_share * sentence
@@ -175,15 +173,24 @@ class Searcher:
         return _join([self.index.sentences[r] for r in rows[lo : hi + 1]])
 
 
-def _best_per_passage(
-    fallback: np.ndarray, owners: np.ndarray, vectors: np.ndarray, vector: np.ndarray
-) -> np.ndarray:
-    """Best cosine among each passage's rows (questions or sentences); ``fallback`` if none."""
-    if not len(owners):
-        return fallback
-    best = np.full(len(fallback), -np.inf, dtype=np.float32)
-    np.maximum.at(best, owners, vectors @ vector)
-    return np.where(np.isfinite(best), best, fallback).astype(np.float32)
+class _Groups:
+    """Rows (questions or sentences) grouped by the passage that owns them."""
+
+    def __init__(self, owners: np.ndarray):
+        owners = np.asarray(owners, dtype=np.int64)
+        self.order = np.argsort(owners, kind="stable")
+        ordered = owners[self.order]
+        first = np.ones(len(ordered), dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        self.starts = np.flatnonzero(first)
+        self.present = ordered[self.starts]
+
+    def best(self, fallback: np.ndarray, sims: np.ndarray) -> np.ndarray:
+        """Best of ``sims`` (one per row) for each passage; ``fallback``'s value if it has none."""
+        best = fallback.astype(np.float32, copy=True)
+        if len(self.present):
+            best[self.present] = np.maximum.reduceat(sims[self.order], self.starts)
+        return best
 
 
 def _words(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
@@ -109,3 +110,35 @@ def test_encoding_is_normalised_and_deterministic(service: FaqService) -> None:
     b = service.embed("foot ulcer healing")
     assert np.allclose(a, b)
     assert abs(float(np.linalg.norm(a)) - 1.0) < 1e-4
+
+
+def test_one_text_is_tokenized_as_bm25s_tokenizes_a_batch(service: FaqService) -> None:
+    from knowledge.evaluation import load_cases
+
+    searcher = service.searcher
+    assert searcher is not None
+    lexical = searcher.lexical
+    root = Path(__file__).resolve().parent / "eval"
+    texts = [searcher.index.lexical_text(i) for i in range(len(searcher.index.passages))]
+    texts += [case.text for name in ("dev.yml", "holdout.yml") for case in load_cases(root / name)]
+    texts += ["", "?!", "a I", "ULCERS ulcer's", "HbA1c 7.5%", "naïve café — 2nd", "x_y __ 12"]
+    for text in texts:
+        assert lexical.tokenize(text) == lexical.tokenize_many([text])[0], text
+
+
+def test_best_row_per_passage_is_the_grouped_maximum() -> None:
+    from knowledge.search import _Groups
+
+    rng = np.random.default_rng(3)
+    owners = rng.integers(0, 9, size=40)
+    owners = owners[owners != 4]  # passage 4 has no rows: it keeps its fallback
+    sims = rng.standard_normal(len(owners)).astype(np.float32)
+    fallback = rng.standard_normal(10).astype(np.float32)
+    expected = fallback.copy()
+    for passage in range(10):
+        mine = sims[owners == passage]
+        if len(mine):
+            expected[passage] = mine.max()
+    np.testing.assert_array_equal(_Groups(owners).best(fallback, sims), expected)
+    empty = _Groups(np.zeros(0, dtype=np.int64))
+    np.testing.assert_array_equal(empty.best(fallback, np.zeros(0, np.float32)), fallback)
