@@ -8,36 +8,45 @@ loop has work while a turn waits for the action server) and the others waiting i
 the same throughput gives replies in the order the questions came. Measured with 32 users
 (bench/README.md): p95 541 → 372 ms, p99 675 → 445 ms, same throughput.
 
-A message the red-flag screen marks as an emergency never waits: it starts at once.
+A message the red-flag screen marks as an emergency never waits: it starts at once. No message
+waits for a slot longer than ``max_wait`` (the action timeout): if the turns in progress are stuck
+(an action server that accepts calls but does not answer), later ones start anyway, as they would
+without the gate, instead of queueing behind one timeout after another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import weakref
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
+from knowledge.config import Settings
 from knowledge.triage import EMERGENCY, RedFlagScreen
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+logger = logging.getLogger(__name__)
 
 
 class TurnGate:
     """Lets at most ``limit`` turns run at once; the others wait in arrival order."""
 
-    def __init__(self, limit: int, urgent: Callable[[str], bool]) -> None:
-        """Keep the limit (``0`` for none) and the test for turns that never wait.
+    def __init__(self, limit: int, urgent: Callable[[str], bool], max_wait: float) -> None:
+        """Keep the limit (``0`` for none), the test for turns that never wait, the longest wait.
 
         Raises:
-            ValueError: ``limit`` is negative.
+            ValueError: ``limit`` is negative or ``max_wait`` is not positive.
         """
         if limit < 0:
             raise ValueError("the limit of concurrent turns cannot be negative")
+        if max_wait <= 0:
+            raise ValueError("the longest wait for a slot must be positive")
         self.limit = limit
         self.urgent = urgent
+        self.max_wait = max_wait
         self._slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
             weakref.WeakKeyDictionary()
         )
@@ -50,11 +59,22 @@ class TurnGate:
         return slots
 
     async def run(self, text: str, turn: Callable[[], Awaitable[Any]]) -> Any:
-        """Run ``turn()`` (for a message ``text``) when a slot is free, or at once if urgent."""
+        """Run ``turn()`` (for a message ``text``) when a slot is free, or at once if urgent.
+
+        After ``max_wait`` seconds without a slot the turn runs without one.
+        """
         if not self.limit or self.urgent(text):
             return await turn()
-        async with self._semaphore():
+        slots = self._semaphore()
+        try:
+            await asyncio.wait_for(slots.acquire(), self.max_wait)
+        except asyncio.TimeoutError:
+            logger.warning("turn gate: no slot for %.1f s; the turn starts anyway", self.max_wait)
             return await turn()
+        try:
+            return await turn()
+        finally:
+            slots.release()
 
     def wrap(self, on_new_message: OnNewMessage) -> OnNewMessage:
         """``on_new_message`` that passes through this gate."""
@@ -76,12 +96,16 @@ def is_emergency(text: str) -> bool:
     return flag is not None and flag.level == EMERGENCY
 
 
-_GATES: Dict[int, TurnGate] = {}
+_GATES: Dict[Tuple[int, float], TurnGate] = {}
 
 
-def turn_gate(limit: int) -> TurnGate:
-    """The process's gate for ``limit`` (every channel of a server shares it)."""
-    gate: Optional[TurnGate] = _GATES.get(limit)
+def turn_gate(settings: Settings) -> TurnGate:
+    """The process's gate (every channel of a server shares it).
+
+    At most ``max_concurrent_turns`` turns; none waits longer than ``action_timeout`` for a slot.
+    """
+    key = (settings.max_concurrent_turns, settings.action_timeout)
+    gate: Optional[TurnGate] = _GATES.get(key)
     if gate is None:
-        gate = _GATES[limit] = TurnGate(limit, is_emergency)
+        gate = _GATES[key] = TurnGate(key[0], is_emergency, key[1])
     return gate

@@ -106,7 +106,7 @@ class BackgroundChannel(InputChannel):
 
     def spawn(self, on_new_message: OnNewMessage, inbound: Inbound) -> None:
         """Process ``inbound`` in a background task (kept referenced until it ends)."""
-        gated = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
+        gated = turn_gate(self.settings).wrap(on_new_message)
         task = asyncio.get_running_loop().create_task(self.handle(gated, inbound))
         self.tasks.add(task)
         task.add_done_callback(self._finished)

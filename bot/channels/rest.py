@@ -100,7 +100,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """``GET /`` health and ``POST /webhook`` for messages."""
-        on_new_message = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
+        on_new_message = turn_gate(self.settings).wrap(on_new_message)
         hook = channel_blueprint(self)
 
         @hook.route("/", methods=["GET"])

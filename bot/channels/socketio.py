@@ -338,7 +338,7 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """``GET /webhooks/socketio/`` health, and the socket.io server at ``socketio_path``."""
-        on_new_message = turn_gate(self.settings.max_concurrent_turns).wrap(on_new_message)
+        on_new_message = turn_gate(self.settings).wrap(on_new_message)
         sio = SocketIOServer(
             async_mode="sanic",
             cors_allowed_origins=self.origins,
