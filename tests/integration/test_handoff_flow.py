@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -154,4 +155,24 @@ def test_a_hung_action_server_is_given_up_on_after_the_action_timeout(stack: Sta
         os.kill(actions.pid, signal.SIGCONT)
     assert kinds(messages) == ["unavailable"]
     assert ACTION_TIMEOUT <= elapsed < ACTION_TIMEOUT + 3, f"took {elapsed:.1f} s"
+    assert kinds(say(stack, "how many sessions will I need for a foot ulcer?"))[0] == "answer"
+
+
+def test_with_a_hung_action_server_waiting_turns_do_not_queue_behind_each_timeout(
+    stack: Stack,
+) -> None:
+    """12 questions at once, 4 turns at a time (the default): without the gate's longest wait
+    they would finish in three rounds of the action timeout; with it, in about two."""
+    actions = stack.procs["actions"]
+    questions = [f"how many sessions will I need for a foot ulcer? ({i})" for i in range(12)]
+    os.kill(actions.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(len(questions)) as pool:
+            replies = list(pool.map(lambda q: say(stack, q, new_sender("hung")), questions))
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(actions.pid, signal.SIGCONT)
+    assert all(kinds(messages) == ["unavailable"] for messages in replies), replies
+    assert elapsed < 2.6 * ACTION_TIMEOUT, f"took {elapsed:.1f} s"
     assert kinds(say(stack, "how many sessions will I need for a foot ulcer?"))[0] == "answer"
