@@ -15,8 +15,10 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-# bm25s.tokenize's defaults: scikit-learn's token pattern on lower-cased text.
+# What bm25s.tokenize(stopwords="en") does: scikit-learn's token pattern on lower-cased text,
+# bm25s's English stop words dropped (tests/test_search.py checks the two agree).
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
+STOPWORDS = frozenset(STOPWORDS_EN)
 
 
 class LexicalIndex:
@@ -31,29 +33,17 @@ class LexicalIndex:
         if not texts:
             raise ValueError("LexicalIndex needs at least one text")
         self._stemmer = Stemmer.Stemmer("english")
-        self._stopwords = frozenset(STOPWORDS_EN)
         self._bm25 = bm25s.BM25()
-        self._bm25.index(self.tokenize_many(texts), show_progress=False)
+        self._bm25.index([self.tokenize(text) for text in texts], show_progress=False)
         self.size = len(texts)
 
-    def tokenize_many(self, texts: Sequence[str]) -> List[List[str]]:
-        """Lower-cased, stop-word-free, stemmed tokens of each text."""
-        tokens = bm25s.tokenize(
-            list(texts),
-            stopwords="en",
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
-        return [list(t) for t in tokens]
-
     def tokenize(self, text: str) -> List[str]:
-        """Tokens of one text, as :meth:`tokenize_many` gives them (without its batch machinery).
+        """Lower-cased, stop-word-free, stemmed tokens of a text, for indexing and for queries.
 
-        ``bm25s.tokenize`` builds vocabularies and progress bars for a batch: a tenth of the
-        search time for one question.
+        The tokens ``bm25s.tokenize`` gives, without its batch machinery (vocabularies and
+        progress bars, a tenth of the search time for one question).
         """
-        words = [w for w in TOKEN_PATTERN.findall(text.lower()) if w not in self._stopwords]
+        words = [w for w in TOKEN_PATTERN.findall(text.lower()) if w not in STOPWORDS]
         return list(self._stemmer.stemWords(words)) if words else []
 
     def scores(self, query: str) -> np.ndarray:
