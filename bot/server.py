@@ -6,7 +6,11 @@ messages, so this is the one place where the project's fixes to the stock ``rasa
 
 from __future__ import annotations
 
-from bot.channels.action_calls import configure_action_calls
+from bot.channels.action_calls import (
+    limit_action_calls,
+    reuse_action_connections,
+    validate_action_responses_once,
+)
 from bot.graph_runner import run_graphs_without_dask
 from bot.sparse_features import join_sparse_features_directly
 
@@ -17,6 +21,8 @@ def tune_rasa_server(action_timeout: float) -> None:
     Args:
         action_timeout: seconds to wait for one custom-action call instead of Rasa's 300.
     """
-    configure_action_calls(action_timeout)
+    limit_action_calls(action_timeout)
+    validate_action_responses_once()
+    reuse_action_connections()
     run_graphs_without_dask()
     join_sparse_features_directly()

@@ -23,12 +23,13 @@ def hstack_pair(left: Any, right: Any) -> scipy.sparse.coo_matrix:
     """
     if left.shape[0] != right.shape[0]:
         raise ValueError(f"row counts differ: {left.shape[0]} != {right.shape[0]}")
-    a, b = left, right
-    dtype = np.result_type(a.dtype, b.dtype)
-    data = np.concatenate([a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)])
-    rows = np.concatenate([a.row, b.row])
-    cols = np.concatenate([a.col, b.col + a.shape[1]])
-    shape = (a.shape[0], a.shape[1] + b.shape[1])
+    dtype = np.result_type(left.dtype, right.dtype)
+    data = np.concatenate(
+        [left.data.astype(dtype, copy=False), right.data.astype(dtype, copy=False)]
+    )
+    rows = np.concatenate([left.row, right.row])
+    cols = np.concatenate([left.col, right.col + left.shape[1]])
+    shape = (left.shape[0], left.shape[1] + right.shape[1])
     return scipy.sparse.coo_matrix((data, (rows, cols)), shape=shape)
 
 

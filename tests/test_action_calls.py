@@ -12,16 +12,16 @@ from aiohttp import web
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.channels.action_calls import configure_action_calls
+from bot.server import tune_rasa_server
 from knowledge.config import Settings
 
 
 @pytest.fixture(autouse=True)
 def configured() -> Iterator[None]:
     """What every channel does when it is built; the default timeout is put back afterwards."""
-    configure_action_calls(4.0)
+    tune_rasa_server(4.0)
     yield
-    configure_action_calls(Settings().action_timeout)
+    tune_rasa_server(Settings().action_timeout)
 
 
 def test_the_action_timeout_is_the_configured_one() -> None:
@@ -41,7 +41,7 @@ def test_valid_action_responses_pass_and_invalid_ones_fail_with_rasas_hint() -> 
 def test_applying_twice_changes_nothing() -> None:
     validate = RemoteAction._validate_action_result
     session = EndpointConfig.session
-    configure_action_calls(4.0)
+    tune_rasa_server(4.0)
     assert RemoteAction._validate_action_result is validate
     assert EndpointConfig.session is session
 

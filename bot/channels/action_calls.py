@@ -1,8 +1,8 @@
 """How the Rasa server calls the action server: short timeout, cheap checks, kept connections.
 
 These are fixes to module-level behaviour of Rasa 3.6's ``RemoteAction`` and ``EndpointConfig``
-(no setting exists for any of them), applied by every input channel when it is built, before the
-server takes messages.
+(no setting exists for any of them), applied with the other fixes by ``bot.server.tune_rasa_server``
+before the server takes messages.
 """
 
 from __future__ import annotations
@@ -16,17 +16,6 @@ import ujson
 # Idle connections to the action server are closed after this many seconds, before Sanic's own
 # keep-alive timeout (5 s) can close them under a request that is just being sent.
 KEEPALIVE_SECONDS = 2.0
-
-
-def configure_action_calls(timeout: float) -> None:
-    """Give up on the action server after ``timeout`` s; validate its replies cheaply.
-
-    Args:
-        timeout: seconds to wait for one custom-action call instead of Rasa's 300.
-    """
-    limit_action_calls(timeout)
-    validate_action_responses_once()
-    reuse_action_connections()
 
 
 def limit_action_calls(seconds: float) -> None:
@@ -108,7 +97,7 @@ class _SharedSession:
 
 def _dumps(data: Any) -> str:
     """JSON text of a request body, as ``json.dumps`` writes it but faster."""
-    return str(ujson.dumps(data, ensure_ascii=False, escape_forward_slashes=False))
+    return ujson.dumps(data, ensure_ascii=False, escape_forward_slashes=False)
 
 
 def reuse_action_connections() -> None:
