@@ -1,12 +1,17 @@
 """Start and stop the bot: the rasa-sdk action server and the Rasa server, on loopback ports.
 
-Used by ``make run`` (foreground; Ctrl-C stops both), by the evaluation harness, the tests and the
-benchmarks (as a context manager on free ports).
+Used by ``make run`` (foreground; Ctrl-C or SIGTERM stops both), by the evaluation harness, the
+tests and the benchmarks (as a context manager on free ports). On Linux the servers also get a
+SIGTERM when the process that started them dies (``PR_SET_PDEATHSIG``), so that even a killed
+parent leaves no server behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import signal
@@ -18,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Dict, List, Optional, Type
+from typing import IO, Callable, Dict, List, Optional, Type
 
 from knowledge.config import Settings
 
@@ -43,6 +48,46 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THRE
 # TensorFlow's thread pools, for the Rasa server only: where they are set, the rasa command
 # imports TensorFlow to apply them, which would cost the action server 300 MB for nothing.
 RASA_THREAD_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _prctl() -> Optional[Callable[..., int]]:
+    """The C library's ``prctl``, looked up in the parent (nothing is loaded in a child)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_PRCTL = _prctl()
+
+
+def die_with_parent() -> Optional[Callable[[], None]]:
+    """A ``preexec_fn`` that makes the child get SIGTERM when its parent dies (Linux only).
+
+    Popen runs ``preexec_fn`` in the child after ``setsid()`` (``start_new_session``) and before
+    ``exec``; the death signal survives both. Linux sends it when the *thread* that forked exits,
+    so Stack must be started from a thread that lives as long as the servers should (every user
+    starts it from the main thread). If the parent died before ``prctl`` ran, the child is
+    already an orphan and stops itself.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def base_env() -> Dict[str, str]:
@@ -76,6 +121,12 @@ def post_json(url: str, body: object, timeout: float = 30.0) -> object:
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
         return json.loads(response.read() or b"null")
+
+
+def _signal_group(proc: "subprocess.Popen[bytes]", signum: int) -> None:
+    """Send ``signum`` to the server's process group (its session), if it still exists."""
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
+        os.killpg(proc.pid, signum)
 
 
 class Stack:
@@ -121,7 +172,10 @@ class Stack:
             env=env or self.env,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
+            # Its own session: a Ctrl-C in the terminal reaches only this process, which then
+            # stops the servers in order (stop()).
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
 
     def start_actions(self) -> None:
@@ -224,21 +278,26 @@ class Stack:
         return self
 
     def stop(self, name: Optional[str] = None, timeout: float = 15.0) -> None:
-        """Stop one server (or both): SIGINT, then SIGKILL after ``timeout``."""
+        """Stop one server (or both): SIGINT, then SIGKILL after ``timeout``.
+
+        A server is forgotten only once it has exited, so a stop that was interrupted (e.g. by
+        a KeyboardInterrupt) can simply be called again.
+        """
         names = [name] if name else list(self.procs)
         for key in names:
             proc = self.procs.get(key)
             if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
+                _signal_group(proc, signal.SIGINT)
         for key in names:
-            proc = self.procs.pop(key, None)
+            proc = self.procs.get(key)
             if proc is None:
                 continue
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+            self.procs.pop(key, None)
             log = self._logs.pop(key, None)
             if log is not None:
                 log.close()
@@ -265,17 +324,61 @@ class Stack:
         self.stop()
 
 
+class StopSignals:
+    """SIGTERM and SIGINT stop ``make run`` once.
+
+    The first raises KeyboardInterrupt; later ones (``make`` passes a SIGTERM on, a second
+    Ctrl-C) are absorbed, so they cannot cut the clean-up short and leave the servers running.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.received = 0
+
+    def install(self) -> "StopSignals":
+        """Handle the signals in this (the main) thread."""
+        for signum in self.SIGNALS:
+            signal.signal(signum, self._handle)
+        return self
+
+    def absorb(self) -> None:
+        """From now on the signals do nothing: the clean-up has started."""
+        self.stopping = True
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received += 1
+        if self.stopping:
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
+
+
+def _stop_all(stack: Stack) -> None:
+    """Stop both servers, even if the first stop signal arrives while this runs.
+
+    StopSignals raises KeyboardInterrupt at most once, so this retries at most once.
+    """
+    while True:
+        try:
+            stack.stop()
+            return
+        except KeyboardInterrupt:
+            continue
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """``make run``: start both servers in the foreground until Ctrl-C."""
+    """``make run``: start both servers in the foreground until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description="Run the clinic FAQ bot.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
     stack = Stack(args.port, args.action_port, host=args.host)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on `kill` too
-    print("run: starting the action server and the Rasa server (about 30 s)...", flush=True)
+    signals = StopSignals().install()  # stop the children on `kill` and Ctrl-C alike
     try:
+        print("run: starting the action server and the Rasa server (about 30 s)...", flush=True)
         stack.start()
         print(f"run: action server  http://127.0.0.1:{args.action_port}/webhook", flush=True)
         print(f"run: Rasa server    http://{args.host}:{args.port}", flush=True)
@@ -287,13 +390,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("run: ready. Press Ctrl-C to stop.", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(0.5)
+        signals.absorb()
         print("run: a server stopped unexpectedly; stopping the other", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        signals.absorb()
         print("\nrun: stopping...", flush=True)
         return 0
     finally:
-        stack.stop()
+        signals.absorb()
+        _stop_all(stack)
         print("run: stopped", flush=True)
 
 
