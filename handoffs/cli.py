@@ -25,12 +25,25 @@ from handoffs.records import STATUSES, Handoff, Notification
 from handoffs.store import HandoffStore, StoreError, StoreUnavailable
 from knowledge.config import ConfigError, Settings
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls (tab and newline aside) and DEL: shown as U+FFFD.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C1 controls (a terminal may read U+009B as CSI) and bidi controls (they reorder what follows,
+# e.g. U+202E shows a phone number or an instruction reversed): shown as \u escapes.
+_ESCAPED = re.compile(r"[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _clean(text: str) -> str:
-    """Make patient text safe to print on a terminal (no escape sequences)."""
-    return _CONTROL.sub("\ufffd", text)
+    """Make patient or channel text safe to print on a terminal (no escapes, no reordering)."""
+    return _ESCAPED.sub(_escape, _CONTROL.sub("\ufffd", text))
+
+
+def _json(data: object) -> str:
+    """``data`` as indented JSON, C1 and bidi controls as JSON escapes (the same data)."""
+    return _ESCAPED.sub(_escape, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _when(moment: Optional[datetime]) -> str:
@@ -46,7 +59,7 @@ def _summary(handoff: Handoff) -> Dict[str, Any]:
 def _cmd_list(store: HandoffStore, status: str, limit: int, as_json: bool) -> int:
     handoffs = store.list(None if status == "all" else status, limit=limit)
     if as_json:
-        print(json.dumps([_summary(h) for h in handoffs], ensure_ascii=False, indent=2))
+        print(_json([_summary(h) for h in handoffs]))
     elif not handoffs:
         print("no handoffs" if status == "all" else f"no {status} handoffs")
     else:
@@ -57,13 +70,13 @@ def _cmd_list(store: HandoffStore, status: str, limit: int, as_json: bool) -> in
             by = (h.resolved_by if h.status == "resolved" else h.claimed_by) or "-"
             rows.append(
                 (
-                    h.reference,
-                    h.priority,
-                    h.status,
-                    h.reason,
+                    _clean(h.reference),
+                    _clean(h.priority),
+                    _clean(h.status),
+                    _clean(h.reason),
                     _clean(h.channel),
                     _when(h.created_at),
-                    h.contact.kind if h.contact else "-",
+                    _clean(h.contact.kind) if h.contact else "-",
                     _clean(by),
                 )
             )
@@ -85,17 +98,18 @@ def _contact_line(handoff: Handoff) -> str:
         return "not given"
     if handoff.contact.kind == "declined":
         return "declined by the patient"
-    return f"{handoff.contact.kind} {_clean(handoff.contact.value or '')}"
+    return f"{_clean(handoff.contact.kind)} {_clean(handoff.contact.value or '')}"
 
 
 def _notification_line(n: Notification, with_reference: bool = False) -> str:
-    head = f"  {n.reference}  {n.sink:<8}" if with_reference else f"  {n.sink:<8}"
+    sink = _clean(n.sink)
+    head = f"  {_clean(n.reference)}  {sink:<8}" if with_reference else f"  {sink:<8}"
     if n.status == "delivered":
         return f"{head} delivered {_when(n.delivered_at)} (attempts {n.attempts})"
     if n.attempts == 0:
         return f"{head} pending since {_when(n.next_attempt_at)}"
     return (
-        f"{head} FAILING after {n.attempts} attempt(s): {n.last_error or '?'}; "
+        f"{head} FAILING after {n.attempts} attempt(s): {_clean(n.last_error or '?')}; "
         f"next try {_when(n.next_attempt_at)}"
     )
 
@@ -109,11 +123,12 @@ def _cmd_show(store: HandoffStore, reference: str, as_json: bool) -> int:
     if as_json:
         data = handoff.to_dict()
         data["notifications"] = [n.to_dict() for n in notifications]
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(_json(data))
         return 0
     lines = [
-        f"Handoff {handoff.reference}  [{handoff.priority}]  {handoff.status}",
-        f"reason:      {handoff.reason}",
+        f"Handoff {_clean(handoff.reference)}  [{_clean(handoff.priority)}]  "
+        f"{_clean(handoff.status)}",
+        f"reason:      {_clean(handoff.reason)}",
         f"channel:     {_clean(handoff.channel)}   sender: {_clean(handoff.sender_id)}",
         f"created:     {_when(handoff.created_at)}   updated: {_when(handoff.updated_at)}",
         f"contact:     {_contact_line(handoff)}",
@@ -128,7 +143,7 @@ def _cmd_show(store: HandoffStore, reference: str, as_json: bool) -> int:
     for turn in handoff.turns:
         stamp = f"[{turn.at:%H:%M}] " if turn.at else ""
         text = _clean(turn.text).replace("\n", "\n" + " " * 12)
-        lines.append(f"  {stamp}{turn.speaker:>7}: {text}")
+        lines.append(f"  {stamp}{_clean(turn.speaker):>7}: {text}")
     if not handoff.turns:
         lines.append("  (none)")
     lines.append("notifications:")
@@ -141,13 +156,16 @@ def _cmd_show(store: HandoffStore, reference: str, as_json: bool) -> int:
 
 def _cmd_claim(store: HandoffStore, reference: str, staff: str) -> int:
     handoff = store.claim(reference, staff)
-    print(f"claimed {handoff.reference} ({handoff.priority}, {handoff.reason}) for {staff}")
+    print(
+        f"claimed {_clean(handoff.reference)} ({_clean(handoff.priority)}, "
+        f"{_clean(handoff.reason)}) for {_clean(staff)}"
+    )
     return 0
 
 
 def _cmd_resolve(store: HandoffStore, reference: str, staff: str, note: Optional[str]) -> int:
     handoff = store.resolve(reference, staff, note=note)
-    print(f"resolved {handoff.reference} by {staff}")
+    print(f"resolved {_clean(handoff.reference)} by {_clean(staff)}")
     return 0
 
 
@@ -229,7 +247,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (StoreError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_clean(str(exc))}", file=sys.stderr)
         return 1
     finally:
         store.close()

@@ -226,3 +226,69 @@ def test_python_dash_m_handoffs(store: HandoffStore, db_url: str) -> None:
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
+
+
+# C1 controls (U+009B is CSI on some terminals) and bidi controls (reorder what follows).
+INVISIBLE = [
+    "\x85",
+    "\x9b",
+    "\x9f",
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *(chr(c) for c in range(0x202A, 0x202F)),
+    *(chr(c) for c in range(0x2066, 0x206A)),
+]
+
+
+def escaped(char: str) -> str:
+    return f"\\u{ord(char):04x}"
+
+
+def test_c1_and_bidi_controls_are_escaped_in_everything_printed(
+    store: HandoffStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "call me\u202e01234\u202c now \x9b31m" + "".join(INVISIBLE)
+    made = store.escalate(
+        "rest\u2067",
+        "p\u200f1",
+        "no_answer",
+        [Turn("patient", text, NOW)],
+        contact=Contact("phone", "+91\u202e98765"),
+        sinks=["webhook"],
+    )
+    store.claim(made.reference, "Asha\u2066")
+    store.resolve(made.reference, "Asha\u2066", note="done\x85\u202d")
+    outputs = {
+        "show": run(capsys, "show", made.reference),
+        "list": run(capsys, "list"),
+        "show --json": run(capsys, "show", made.reference, "--json"),
+        "list --json": run(capsys, "list", "--json"),
+    }
+    for name, (code, out, err) in outputs.items():
+        assert code == 0 and err == "", name
+        raw = [char for char in INVISIBLE if char in out]
+        assert not raw, (name, raw)
+    show = outputs["show"][1]
+    assert "call me\\u202e01234\\u202c now \\u009b31m" in show
+    assert "".join(escaped(char) for char in INVISIBLE) in show
+    assert "channel:     rest\\u2067   sender: p\\u200f1" in show
+    assert "contact:     phone +91\\u202e98765" in show
+    assert "claimed by:  Asha\\u2066" in show and "note:        done\\u0085\\u202d" in show
+    assert "rest\\u2067" in outputs["list"][1] and "Asha\\u2066" in outputs["list"][1]
+    # The JSON output is escaped with JSON's own \u escapes: it still decodes to the data.
+    shown = json.loads(outputs["show --json"][1])
+    assert shown["turns"][0]["text"] == text and shown["sender_id"] == "p\u200f1"
+    assert shown["contact"]["value"] == "+91\u202e98765" and shown["note"] == "done\x85\u202d"
+    [listed] = json.loads(outputs["list --json"][1])
+    assert (listed["channel"], listed["resolved_by"]) == ("rest\u2067", "Asha\u2066")
+
+
+def test_c0_controls_stay_replaced_and_plain_text_is_untouched(
+    store: HandoffStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "naïve café – ok? \u05e9\u05dc\u05d5\u05dd \x1b[31m"
+    made = store.escalate("rest", "p1", "no_answer", [Turn("patient", text)])
+    out = run(capsys, "show", made.reference)[1]
+    assert "naïve café – ok? \u05e9\u05dc\u05d5\u05dd \ufffd[31m" in out
+    assert "\\u" not in out
