@@ -3,6 +3,9 @@
 Rasa's own Twilio channel does not check ``X-Twilio-Signature``; this one refuses every request
 whose signature does not match (403), computed by Twilio's ``RequestValidator`` over the public
 URL (``TWILIO_WEBHOOK_URL`` when a proxy changes it, else the request URL) and the form fields.
+A signed form is still refused (400) if a field appears more than once (Twilio's signature joins
+repeated fields, so a body re-split as ``...&MessageSid=SM...&NumMedia=0`` keeps a valid signature),
+if ``AccountSid`` is not the configured account or ``MessageSid`` is not a Twilio message SID.
 Accepted messages are acknowledged with empty TwiML at once, processed in the background and
 answered through Twilio's Messages API. Buttons become numbered options; a reply of "1", "2"...
 from the same sender is read as that option's payload.
@@ -11,6 +14,7 @@ from the same sender is read as that option's payload.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from dataclasses import replace
@@ -36,6 +40,8 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 OPTIONS_TTL = 24 * 3600.0
 MAX_SENDERS = 100_000
+# A message SID: "SM" (or "MM" for media messages) and 32 lowercase hexadecimal digits.
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
 
 
 class OptionMemory:
@@ -144,13 +150,17 @@ class TwilioInput(BackgroundChannel):
             return response.json(
                 {"error": f"missing or invalid {SIGNATURE_HEADER} signature"}, status=403
             )
+        problem = self.form_problem(params)
+        if problem:
+            logger.warning("twilio: refused a signed webhook: %s", problem)
+            return response.json({"error": problem}, status=400)
         if "MessageStatus" in params:  # a delivery status callback, not a message
             return response.text(EMPTY_TWIML, content_type="text/xml")
         # Cleaned before the check, so that a From of only control characters is refused too.
         sender = clean_text(params.get("From", ""), MAX_SENDER_CHARS + 1)[0].strip()
-        message_id = params.get("MessageSid", "").strip()
-        if not sender or not message_id or len(sender) > MAX_SENDER_CHARS:
-            return response.json({"error": "'From' and 'MessageSid' are required"}, status=400)
+        message_id = params["MessageSid"]
+        if not sender or len(sender) > MAX_SENDER_CHARS:
+            return response.json({"error": "'From' is missing or too long"}, status=400)
         text, truncated = clean_text(
             params.get("ButtonPayload") or params.get("Body", ""),
             self.settings.max_message_chars,
@@ -164,6 +174,16 @@ class TwilioInput(BackgroundChannel):
         )
         self.spawn(on_new_message, inbound)
         return response.text(EMPTY_TWIML, content_type="text/xml")
+
+    def form_problem(self, params: "MultiDict[str]") -> Optional[str]:
+        """Why a signed form is not a webhook of this account (no field values in the text)."""
+        if len(set(params.keys())) != len(params):
+            return "a form field appears more than once"
+        if params.get("AccountSid") != self.settings.twilio_account_sid:
+            return "'AccountSid' is missing or not this account's"
+        if not MESSAGE_SID.fullmatch(params.get("MessageSid", "")):
+            return "'MessageSid' is missing or not a Twilio message SID"
+        return None
 
     def resolve(self, inbound: Inbound) -> Inbound:
         """A bare number answering the latest numbered options becomes that option's payload."""

@@ -3,13 +3,14 @@
 Hypothesis sends 5,000 bodies to ``POST /webhooks/twilio/webhook``, most of them correctly signed
 (``X-Twilio-Signature`` by Twilio's own ``RequestValidator`` over the URL and the form fields) so
 that they reach the channel's checks: forms like Twilio's with random, missing or repeated
-``From``, ``Body``, ``MessageSid``, ``ButtonPayload`` and extra fields, odd Unicode, bodies around
-the size limit, and raw bytes that are not UTF-8 or not a proper form. The rest carry a missing or
-wrong signature.
+``From``, ``Body``, ``MessageSid``, ``AccountSid``, ``ButtonPayload`` and extra fields, odd
+Unicode, bodies around the size limit, and raw bytes that are not UTF-8 or not a proper form. The
+rest carry a missing or wrong signature.
 
 Each body gets exactly the answer the channel documents: 400 when it is too large or not UTF-8;
-403 without a valid signature; 200 (empty TwiML) for a status callback or a message with a
-sender and a message id; 400 for other signed forms. Messages come from a handful of senders, so
+403 without a valid signature; 400 when a field appears twice, ``AccountSid`` is not the account's
+or ``MessageSid`` is not a message SID; 200 (empty TwiML) for a status callback or a message with
+a sender; 400 for other signed forms. Messages come from a handful of senders, so
 the rate limit soon answers them cheaply. Afterwards the server's memory has not grown by more
 than 150 MB, no background task failed, and a real question from a new number still gets its
 cited answer through the fake Messages API.
@@ -32,7 +33,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from bot.channels.replies import RATE_LIMITED_TEXT
-from bot.channels.twilio import EMPTY_TWIML
+from bot.channels.twilio import EMPTY_TWIML, MESSAGE_SID
 from bot.channels.validation import MAX_SENDER_CHARS, clean_text
 from scripts.stack import Stack
 from tests.fakes.twilio_api import FakeTwilioApi
@@ -103,6 +104,7 @@ FORM_TOKENS += [b"%E2%82", b"%E2%82%AC", b"%ED%A0%80", b"\xff", b"\xe2\x82", b"a
 QUESTION = "how many sessions will I need for a foot ulcer?"
 SOURCE = "Source: Exosome Therapy for Diabetic Foot Ulcers › How Many Sessions"
 TOKEN = FakeTwilioApi.auth_token
+ACCOUNT = FakeTwilioApi.account_sid
 
 
 @dataclass(frozen=True)
@@ -122,11 +124,21 @@ class Form:
 
 # -- form fields -------------------------------------------------------------------------------
 
-message_sids = st.one_of(
+good_sids = st.one_of(
     st.uuids().map(lambda u: f"SM{u.hex}"),
-    st.uuids().map(lambda u: f"SM{u.hex}"),
-    st.sampled_from(["", "  ", "SMrepeated1", "SMrepeated2", "x" * 300]),
+    st.uuids().map(lambda u: f"MM{u.hex}"),
+    st.sampled_from(["SM" + "0" * 32, "SM" + "1" * 32]),  # repeated: answered once
+)
+bad_sids = st.one_of(
+    st.sampled_from(["", "  ", "SMrepeated1", "x" * 300, "SM" + "A" * 32, "SM" + "0" * 33]),
+    st.uuids().map(lambda u: f"SM{u.hex}NumMedia0"),  # a re-split form
+    st.uuids().map(lambda u: f" SM{u.hex}"),
     st.text(max_size=40),
+)
+# Mostly well-formed (weighted: st.one_of would drift towards the roomier wrong values).
+message_sids = weighted((8, good_sids), (2, bad_sids))
+bad_accounts = st.sampled_from(["", "AC" + "f" * 32, ACCOUNT.upper(), ACCOUNT + " "]) | st.text(
+    max_size=34
 )
 bodies = weighted(
     (40, odd_utf8_text),
@@ -143,9 +155,16 @@ def optional(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[Pai
 
 
 def message_form(
-    sender: Pairs, sid: Pairs, body: Pairs, button: Pairs, to: Pairs, extra: Pairs, reverse: bool
+    sender: Pairs,
+    sid: Pairs,
+    account: Pairs,
+    body: Pairs,
+    button: Pairs,
+    to: Pairs,
+    extra: Pairs,
+    reverse: bool,
 ) -> Pairs:
-    pairs = sender + sid + body + button + to + extra[:4]
+    pairs = sender + sid + account + body + button + to + extra[:4]
     return pairs[::-1] if reverse else pairs
 
 
@@ -153,6 +172,9 @@ messages = st.builds(
     message_form,
     sender=optional("From", mostly(st.sampled_from(SENDERS), st.sampled_from(ODD_SENDERS))),
     sid=optional("MessageSid", message_sids),
+    account=weighted(
+        (9, st.just([("AccountSid", ACCOUNT)])), (1, optional("AccountSid", bad_accounts))
+    ),
     body=optional("Body", bodies),
     button=mostly(
         st.just([]), optional("ButtonPayload", st.sampled_from(PAYLOADS) | odd_utf8_text)
@@ -165,14 +187,16 @@ messages = st.builds(
 # Any fields at all, random senders included, but no MessageSid: never a conversation.
 any_fields = extra_fields.map(lambda pairs: [(k, v) for k, v in pairs if k != "MessageSid"])
 status_callbacks = st.builds(
-    lambda sid, status, sender, extra: [
+    lambda sid, account, status, sender, extra: [
         ("MessageSid", sid),
+        *account,
         ("MessageStatus", status),
         ("To", sender),
         ("From", TWILIO_WHATSAPP_FROM),
         *extra,
     ],
     message_sids,
+    optional("AccountSid", weighted((9, st.just(ACCOUNT)), (1, bad_accounts))),
     st.sampled_from(["sent", "delivered", "read", "failed", ""]) | odd_utf8_text,
     st.text(max_size=30),
     mostly(st.just([]), any_fields),
@@ -237,11 +261,15 @@ def expected_for(body: bytes, params: Optional["MultiDict[str]"], signed: bool) 
         return 400
     if not signed:
         return 403
+    names = list(params.keys())
+    if len(set(names)) != len(names) or params.get("AccountSid") != ACCOUNT:
+        return 400
+    if not MESSAGE_SID.fullmatch(params.get("MessageSid", "")):
+        return 400
     if "MessageStatus" in params:
         return 200
     sender = clean_text(params.get("From", ""), MAX_SENDER_CHARS + 1)[0].strip()
-    sid = params.get("MessageSid", "").strip()
-    return 200 if sender and sid and len(sender) <= MAX_SENDER_CHARS else 400
+    return 200 if sender and len(sender) <= MAX_SENDER_CHARS else 400
 
 
 def case_for(webhook_url: str, generated: Form) -> Case:

@@ -14,10 +14,13 @@ import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlencode
 
 import pytest
 import requests
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
 
 from bot.channels.background import Inbound
 from bot.channels.twilio import EMPTY_TWIML, TwilioInput
@@ -134,6 +137,90 @@ def test_a_repeated_message_sid_is_answered_once(stack: Stack, twilio_api: FakeT
     params = twilio_api.incoming(sender, TWILIO_WHATSAPP_FROM, "hello")
     for _ in range(2):
         assert post(stack, twilio_api, params).status_code == 200
+    assert labels(thank_and_wait(stack, twilio_api, sender)) == ["greeting", "welcome"]
+
+
+def post_pairs(
+    stack: Stack, twilio_api: FakeTwilioApi, pairs: Sequence[Tuple[str, str]], signature: str = ""
+) -> requests.Response:
+    """POST ``pairs`` as they are (repeats kept), signed as Twilio would unless ``signature``."""
+    fields: "MultiDict[str]" = MultiDict(pairs)
+    validator = RequestValidator(twilio_api.auth_token)
+    signature = signature or validator.compute_signature(url(stack), fields)
+    assert validator.validate(url(stack), fields, signature), "the channel's validator accepts it"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    return requests.post(url(stack), data=urlencode(list(pairs)), headers=headers, timeout=10)
+
+
+def assert_refused(reply: requests.Response, error: str) -> None:
+    assert reply.status_code == 400, reply.text
+    assert reply.text.count("\n") == 0 and reply.json() == {"error": error}
+
+
+def test_a_message_re_split_under_the_same_signature_is_refused_and_answered_once(
+    stack: Stack, twilio_api: FakeTwilioApi
+) -> None:
+    # The signature joins name + value of every field without separators, so moving
+    # "NumMedia" + "0" into the end of MessageSid keeps it valid, with a new message id.
+    sender = new_sender()
+    params = twilio_api.incoming(sender, TWILIO_WHATSAPP_FROM, "hello")
+    signature = twilio_api.sign(url(stack), params)
+    assert post(stack, twilio_api, params).status_code == 200
+    resplit = {k: v for k, v in params.items() if k != "NumMedia"}
+    resplit["MessageSid"] = params["MessageSid"] + "NumMedia0"
+    reply = post_pairs(stack, twilio_api, list(resplit.items()), signature)
+    assert_refused(reply, "'MessageSid' is missing or not a Twilio message SID")
+    assert labels(thank_and_wait(stack, twilio_api, sender)) == ["greeting", "welcome"]
+
+
+@pytest.mark.parametrize(
+    "repeated", [("NumMedia", "0"), ("MessageSid", None), ("Body", "what does it cost")]
+)
+def test_a_form_field_that_appears_twice_is_refused_and_nothing_is_sent(
+    stack: Stack, twilio_api: FakeTwilioApi, repeated: Tuple[str, Optional[str]]
+) -> None:
+    sender = new_sender()
+    params = twilio_api.incoming(sender, TWILIO_WHATSAPP_FROM, "hello")
+    name, value = repeated
+    # Twilio's validator signs a repeated identical value once: the same signature as without.
+    pairs = [*params.items(), (name, params[name] if value is None else value)]
+    reply = post_pairs(stack, twilio_api, pairs)
+    assert_refused(reply, "a form field appears more than once")
+    assert labels(thank_and_wait(stack, twilio_api, sender)) == ["welcome"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("AccountSid", "AC" + "f" * 32, "'AccountSid' is missing or not this account's"),
+        ("AccountSid", None, "'AccountSid' is missing or not this account's"),
+        ("MessageSid", "SMrepeated1", "'MessageSid' is missing or not a Twilio message SID"),
+        ("MessageSid", "SM" + "AB" * 16, "'MessageSid' is missing or not a Twilio message SID"),
+        ("MessageSid", "XX" + "ab" * 16, "'MessageSid' is missing or not a Twilio message SID"),
+        ("MessageSid", None, "'MessageSid' is missing or not a Twilio message SID"),
+    ],
+)
+def test_a_signed_message_of_another_account_or_with_a_malformed_sid_is_refused(
+    stack: Stack, twilio_api: FakeTwilioApi, field: str, value: Optional[str], error: str
+) -> None:
+    sender = new_sender()
+    params = twilio_api.incoming(sender, TWILIO_WHATSAPP_FROM, "hello")
+    if value is None:
+        del params[field]
+    else:
+        params[field] = value
+    assert_refused(post(stack, twilio_api, params), error)
+    assert labels(thank_and_wait(stack, twilio_api, sender)) == ["welcome"]
+
+
+def test_a_media_message_sid_is_accepted(stack: Stack, twilio_api: FakeTwilioApi) -> None:
+    sender = new_sender()
+    params = twilio_api.incoming(sender, TWILIO_WHATSAPP_FROM, "hello")
+    params["MessageSid"] = "MM" + uuid.uuid4().hex
+    assert post(stack, twilio_api, params).status_code == 200
     assert labels(thank_and_wait(stack, twilio_api, sender)) == ["greeting", "welcome"]
 
 
