@@ -4,7 +4,9 @@
 (HMAC-SHA256 of the raw body with the app secret) or it is refused with a 403 and nothing is
 processed. Accepted webhooks are acknowledged at once; their messages are processed in the
 background and answered through the Graph API (``POST {api}/{phone_number_id}/messages``).
-Status callbacks are ignored; text, interactive button/list replies and captions are read.
+Status callbacks are ignored; text, interactive button/list replies and captions are read. A
+message whose ``timestamp`` is missing, invalid or older than the duplicate check's window is
+skipped: its id may have been forgotten, so a replay of it would be answered again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from sanic import Blueprint, response
@@ -21,6 +24,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.background import BackgroundChannel, Inbound, OnNewMessage
 from bot.channels.blueprints import channel_blueprint
+from bot.channels.dedupe import DEFAULT_TTL
 from bot.channels.outbound import whatsapp_messages
 from bot.channels.sending import Poster
 from bot.channels.validation import MAX_SENDER_CHARS, clean_text
@@ -32,6 +36,10 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 WORDLESS = {"image", "audio", "video", "document", "sticker", "location", "contacts"}
 # Nothing for the bot to answer: reactions, system notices, unsupported content.
 IGNORED = {"reaction", "system", "unsupported", "order", "request_welcome", "ephemeral"}
+# Messages older than this are not answered: the duplicate check remembers ids this long.
+MAX_AGE = DEFAULT_TTL
+# Tolerated clock difference for a message stamped in the future.
+MAX_FUTURE = 3600.0
 
 
 def valid_signature(secret: str, body: bytes, header: Optional[str]) -> bool:
@@ -70,13 +78,31 @@ def _text_of(message: Dict[str, Any]) -> Optional[str]:
     return ""
 
 
+def timestamp_problem(message: Dict[str, Any], now: float, max_age: float = MAX_AGE) -> str:
+    """Why a message's ``timestamp`` (Unix seconds, a decimal string) is refused; ``""`` if not."""
+    stamp = message.get("timestamp")
+    if not isinstance(stamp, str) or not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        return "a missing or invalid timestamp"
+    if int(stamp) < now - max_age:
+        return "a timestamp older than the duplicate check's window"
+    if int(stamp) > now + MAX_FUTURE:
+        return "a timestamp in the future"
+    return ""
+
+
 def incoming_messages(
-    data: Dict[str, Any], phone_number_id: Optional[str], max_chars: int
+    data: Dict[str, Any],
+    phone_number_id: Optional[str],
+    max_chars: int,
+    now: Optional[float] = None,
 ) -> Iterator[Inbound]:
     """The patient messages in a webhook body (status callbacks and other fields are skipped).
 
-    Messages sent to another phone number of the same app than ``phone_number_id`` are skipped.
+    Messages sent to another phone number of the same app than ``phone_number_id`` are skipped,
+    and so are messages whose timestamp is missing, invalid or older than :data:`MAX_AGE` before
+    ``now`` (default: the current time).
     """
+    now = time.time() if now is None else now
     if data.get("object") != "whatsapp_business_account":
         return
     for entry in _dicts(data.get("entry")):
@@ -93,6 +119,10 @@ def incoming_messages(
                 sender, message_id = message.get("from"), message.get("id")
                 text = _text_of(message)
                 if text is None or not isinstance(sender, str):
+                    continue
+                problem = timestamp_problem(message, now)
+                if problem:
+                    logger.warning("whatsapp: skipped a message with %s", problem)
                     continue
                 sender = clean_text(sender.strip(), MAX_SENDER_CHARS)[0]
                 if not sender:
@@ -167,7 +197,11 @@ class WhatsAppInput(BackgroundChannel):
         matches = hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8"))
         if mode == "subscribe" and matches and challenge:
             logger.info("whatsapp: webhook verified")
-            return response.text(challenge)
+            return response.text(
+                challenge,
+                content_type="text/plain; charset=utf-8",
+                headers={"X-Content-Type-Options": "nosniff"},
+            )
         logger.warning("whatsapp: webhook verification refused")
         return response.json({"error": "verification failed"}, status=403)
 

@@ -3,8 +3,8 @@
 Hypothesis sends 5,000 bodies to ``POST /webhooks/whatsapp/webhook``, most of them correctly
 signed so that they reach the parser: raw bytes, JSON of any shape (also nested thousands of
 levels deep), and webhook payloads that look like Meta's (``entry[].changes[].value.messages[]``
-and ``statuses[]``) with random message types, ids, texts, button and list replies, and wrong
-types at every level. The rest carry a missing or wrong signature and must be refused.
+and ``statuses[]``) with random message types, ids, timestamps, texts, button and list replies,
+and wrong types at every level. The rest carry a missing or wrong signature and must be refused.
 
 Every signed body gets the answer the channel documents: 200 for a JSON object (whatever is in
 it), 400 with a JSON error for anything else, 403 without a valid signature. Messages that pass
@@ -161,9 +161,23 @@ message_ids = st.one_of(
 )
 
 
-def message(sender: Any, kind: Any, content: Any, message_id: Any, extra: Dict) -> Dict:
+NO_TIMESTAMP = "<no timestamp>"
+# Mostly now (drawn when the message is built); else too old, missing, or not Unix seconds.
+timestamps = mostly(
+    st.just(0).map(lambda _: str(int(time.time()))),
+    st.sampled_from(["1700000000", "1577836800", "", "-1", "1e9", NO_TIMESTAMP, "9" * 30])
+    | odd_text
+    | not_strings,
+)
+
+
+def message(
+    sender: Any, kind: Any, content: Any, message_id: Any, extra: Dict, timestamp: Any
+) -> Dict:
     """A message object, its content under the key named by its type (if that is text)."""
-    built: Dict[str, Any] = {**extra, "from": sender, "type": kind, "timestamp": "1700000000"}
+    built: Dict[str, Any] = {**extra, "from": sender, "type": kind}
+    if timestamp != NO_TIMESTAMP:
+        built["timestamp"] = timestamp
     if message_id is not None:
         built["id"] = message_id
     built[kind if isinstance(kind, str) else "text"] = content
@@ -178,6 +192,7 @@ def typed_message(kind: str) -> st.SearchStrategy[Dict]:
         content=content_for(kind),
         message_id=mostly(message_ids, st.none()),
         extra=mostly(st.just({}), st.fixed_dictionaries({"context": small_json})),
+        timestamp=timestamps,
     )
 
 
@@ -212,6 +227,7 @@ ignored = st.builds(
     content=small_json,
     message_id=message_ids,
     extra=st.just({}),
+    timestamp=timestamps,
 )
 
 

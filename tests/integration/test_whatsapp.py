@@ -102,6 +102,14 @@ def test_verification_handshake_echoes_the_challenge_only_for_the_right_token(
     good = {"hub.mode": "subscribe", "hub.verify_token": WHATSAPP_VERIFY_TOKEN}
     reply = requests.get(url(stack), params={**good, "hub.challenge": "1158201444"}, timeout=10)
     assert (reply.status_code, reply.text) == (200, "1158201444")
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert reply.headers["Content-Type"].split(";")[0] == "text/plain"
+    # A challenge that looks like a page is still served as plain text, not sniffed as HTML.
+    page = "<html><script>alert(1)</script></html>"
+    reply = requests.get(url(stack), params={**good, "hub.challenge": page}, timeout=10)
+    assert (reply.status_code, reply.text) == (200, page)
+    assert reply.headers["Content-Type"].split(";")[0] == "text/plain"
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
     for params in [
         {**good, "hub.verify_token": "wrong-token", "hub.challenge": "1"},
         {**good, "hub.mode": "unsubscribe", "hub.challenge": "1"},
@@ -177,6 +185,51 @@ def test_a_message_id_seen_by_an_earlier_server_process_is_not_answered_again(
     earlier.close()
     send(stack, graph_api, message)
     assert labels(thank_and_wait(stack, graph_api, sender)) == ["welcome"]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "logged"),
+    [
+        ("1577836800", "a timestamp older than the duplicate check's window"),  # 2020-01-01
+        (str(int(time.time() - 8 * 24 * 3600)), "a timestamp older than the duplicate check's"),
+        (None, "a missing or invalid timestamp"),
+        ("", "a missing or invalid timestamp"),
+        ("yesterday", "a missing or invalid timestamp"),
+        (1577836800, "a missing or invalid timestamp"),  # a number, not Meta's string
+        ("-5", "a missing or invalid timestamp"),
+        ("9" * 40, "a missing or invalid timestamp"),
+        (str(int(time.time() + 2 * 24 * 3600)), "a timestamp in the future"),
+    ],
+)
+def test_a_message_too_old_for_the_duplicate_check_or_without_a_valid_timestamp_is_not_answered(
+    stack: Stack, graph_api: FakeGraphApi, timestamp: Any, logged: str
+) -> None:
+    # Its id may have been purged from the seen-message table: a replay would be answered again.
+    assert stack.log_dir is not None
+    log = stack.log_dir / "rasa.log"
+    start = log.stat().st_size
+    sender = new_number()
+    old = text_message(sender, "hello")
+    if timestamp is None:
+        del old["timestamp"]
+    else:
+        old["timestamp"] = timestamp
+    send(stack, graph_api, old)
+    assert labels(thank_and_wait(stack, graph_api, sender)) == ["welcome"]
+    written = log.read_bytes()[start:].decode("utf-8", "replace")
+    assert f"whatsapp: skipped a message with {logged}" in written
+    assert sender not in written and "hello" not in written and old["id"] not in written
+
+
+def test_a_message_from_a_few_days_ago_is_still_answered(
+    stack: Stack, graph_api: FakeGraphApi
+) -> None:
+    # Meta retries failed deliveries for days; those are within the duplicate check's window.
+    sender = new_number()
+    late = text_message(sender, "hello")
+    late["timestamp"] = str(int(time.time() - 6 * 24 * 3600))
+    send(stack, graph_api, late)
+    assert labels(thank_and_wait(stack, graph_api, sender)) == ["greeting", "welcome"]
 
 
 def test_status_callbacks_are_ignored(stack: Stack, graph_api: FakeGraphApi) -> None:
