@@ -120,10 +120,10 @@ class ActionSaveContact(Action):
         reference = tracker.get_slot(REFERENCE_SLOT)
         handoff: staff.Escalation = None
         if value == DECLINED and reference:  # staff then know not to wait for details
-            await staff.set_contact(reference, Contact("declined"))
+            await staff.set_contact(tracker, reference, Contact("declined"))
         if contact is not None:
             if reference:
-                handoff = await staff.set_contact(reference, contact)
+                handoff = await staff.set_contact(tracker, reference, contact)
             else:
                 handoff = await staff.escalate(tracker, "user_request", contact)
             if isinstance(handoff, Handoff):

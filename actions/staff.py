@@ -20,10 +20,11 @@ from typing import Any, Callable, List, Optional, TypeVar, Union
 
 from rasa_sdk import Tracker
 
-from handoffs.notify import Notifier, sinks_from_settings
+from bot.channels.identity import split_conversation_id
+from handoffs.notify import Notifier
 from handoffs.records import Contact, Handoff, Turn, utc_now
 from handoffs.spool import PendingEscalation, Spool
-from handoffs.store import HandoffStore
+from handoffs.store import HandoffStore, UnknownReference
 from knowledge.config import Settings
 
 T = TypeVar("T")
@@ -56,12 +57,7 @@ def _state() -> "tuple[HandoffStore, Notifier, ThreadPoolExecutor]":
             settings = Settings.from_env()
             _spool = Spool(settings.handoff_spool)
             store = HandoffStore(settings.database_url, turns_kept=settings.handoff_turns)
-            _notifier = Notifier(
-                store,
-                sinks_from_settings(settings),
-                retry_base=settings.notify_retry_base,
-                retry_max=settings.notify_retry_max,
-            )
+            _notifier = Notifier.from_settings(store, settings)
             _pool = ThreadPoolExecutor(1, thread_name_prefix="handoff")
             _store = store
         return _store, _notifier, _pool
@@ -74,16 +70,24 @@ async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def channel_of(tracker: Tracker) -> str:
-    """The input channel of the conversation (``rest``, ``socketio``, ``whatsapp``, ...)."""
+    """The conversation's channel: named in its id (``whatsapp:...``), else the input channel."""
+    named = split_conversation_id(tracker.sender_id or "")
+    if named is not None:
+        return named[0]
     return tracker.get_latest_input_channel() or "unknown"
 
 
 def known_contact(tracker: Tracker) -> Optional[Contact]:
-    """The patient's phone number when the channel gives it (WhatsApp), else ``None``."""
-    if channel_of(tracker) in PHONE_CHANNELS and tracker.sender_id:
-        number = tracker.sender_id.split(":", 1)[-1]
-        return Contact("phone", number if number.startswith("+") else f"+{number}")
-    return None
+    """The patient's phone number when the channel gives it (WhatsApp), else ``None``.
+
+    Only a conversation id that names a WhatsApp channel counts: it is made by the channel from
+    a signed webhook, never chosen by a caller.
+    """
+    named = split_conversation_id(tracker.sender_id or "")
+    if named is None or named[0] not in PHONE_CHANNELS:
+        return None
+    number = named[1].removeprefix("whatsapp:")
+    return Contact("phone", number if number.startswith("+") else f"+{number}")
 
 
 def recent_turns(tracker: Tracker, limit: int) -> List[Turn]:
@@ -152,12 +156,24 @@ def _spool_of() -> Spool:
     return _spool
 
 
-async def set_contact(reference: str, contact: Contact) -> Optional[Handoff]:
-    """Attach contact details to a handoff; ``None`` when the store cannot be reached."""
+async def set_contact(tracker: Tracker, reference: str, contact: Contact) -> Optional[Handoff]:
+    """Attach contact details to this conversation's handoff ``reference``.
+
+    Returns ``None`` when the store cannot be reached or the handoff belongs to another
+    conversation (a reference is never enough to change someone else's contact details).
+    """
     store, _, _ = _state()
     try:
         await _call(store.warm_up)
-        return await _call(store.set_contact, reference, contact)
+        return await _call(
+            store.set_contact,
+            reference,
+            contact,
+            owner=(channel_of(tracker), tracker.sender_id),
+        )
+    except UnknownReference:
+        logger.warning("contact details for a handoff of another conversation were refused")
+        return None
     except Exception as exc:
         logger.error("handoff store unavailable (%s): contact not saved", type(exc).__name__)
         return None

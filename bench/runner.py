@@ -30,7 +30,7 @@ from bench.procs import MemorySampler
 from bench.stats import combine_runs, summarize
 from bench.stock import StockBot, StockServer
 from knowledge.evaluation import load_cases
-from scripts.stack import Stack
+from scripts.stack import TOOL_LIMITS_ENV, Stack
 
 OURS = "ours"
 STOCK = "stock"
@@ -81,10 +81,12 @@ class BenchConfig:
 def bench_env(scratch: Path) -> Dict[str, str]:
     """Extra environment of our servers during the benchmark.
 
-    Handoffs and conversations go to throwaway SQLite files, never the clinic's. The rate limit
-    is left at its default: each conversation has a new sender id and 10 turns, under the limit.
+    Handoffs and conversations go to throwaway SQLite files, never the clinic's. The per-sender
+    rate limit is left at its default: each conversation has a new sender id and 10 turns, under
+    the limit. The per-client limits are lifted: the load generator is one client on loopback.
     """
     return {
+        **TOOL_LIMITS_ENV,
         "DATABASE_URL": f"sqlite:///{scratch}/handoffs.db",
         "FAQBOT_TRACKER_URL": f"sqlite:///{scratch}/conversations.db",
     }

@@ -7,6 +7,11 @@ reason, priority, status, channel and time. Staff read the conversation and the 
 The store queues one pending notification per sink when a handoff is created or its priority
 raised; :meth:`Notifier.deliver_due` sends what is due. A failed attempt stays pending and is
 retried after ``retry_base * 2**(attempts - 1)`` seconds, at most ``retry_max``, forever.
+
+A burst is collapsed: each sink gets at most ``burst`` alerts per ``window`` seconds. When several
+notifications are due at once they go out as one digest ("12 handoffs, 12 urgent: ..."); past
+the limit they wait for the window and then go out as one digest, so a flood of fake emergencies
+costs staff a handful of alerts, not hundreds (``handoffs list`` still shows every urgent one).
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ import json
 import logging
 import smtplib
 import ssl
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Deque, Dict, List, Optional, Sequence
 
 import httpx
 
 from handoffs.records import Handoff, utc, utc_now
-from handoffs.store import HandoffStore
+from handoffs.store import HandoffStore, PendingNotification
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,26 @@ class Sink:
             NotifyError: The notification was not accepted (it will be retried).
         """
         raise NotImplementedError
+
+    def send_digest(self, handoffs: Sequence[Handoff]) -> None:
+        """Deliver one notification about several handoffs (a burst).
+
+        Raises:
+            NotifyError: The notification was not accepted (each handoff will be retried).
+        """
+        for handoff in handoffs:
+            self.send(handoff)
+
+
+def digest_event(handoffs: Sequence[Handoff]) -> Dict[str, Any]:
+    """The notification data of a burst of handoffs, without any patient data."""
+    return {
+        "event": "handoff_digest",
+        "count": len(handoffs),
+        "urgent": sum(1 for h in handoffs if h.priority == "urgent"),
+        "references": [h.reference for h in handoffs],
+        "reasons": sorted({h.reason for h in handoffs}),
+    }
 
 
 def handoff_event(handoff: Handoff) -> Dict[str, Any]:
@@ -107,7 +133,18 @@ class WebhookSink(Sink):
         Raises:
             NotifyError: Transport error or a non-2xx status.
         """
-        body = json.dumps(handoff_event(handoff), separators=(",", ":")).encode("utf-8")
+        self._post(handoff_event(handoff))
+
+    def send_digest(self, handoffs: Sequence[Handoff]) -> None:
+        """POST one ``handoff_digest`` event for a burst.
+
+        Raises:
+            NotifyError: Transport error or a non-2xx status.
+        """
+        self._post(digest_event(handoffs))
+
+    def _post(self, event: Dict[str, Any]) -> None:
+        body = json.dumps(event, separators=(",", ":")).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(body, self.secret)
@@ -189,6 +226,25 @@ class EmailSink(Sink):
         )
         return message
 
+    def digest(self, handoffs: Sequence[Handoff]) -> EmailMessage:
+        """Build the e-mail about a burst of handoffs (references, reasons, priorities only)."""
+        urgent = sum(1 for h in handoffs if h.priority == "urgent")
+        message = EmailMessage()
+        message["Subject"] = (
+            f"{SUBJECT_PREFIX} {len(handoffs)} handoffs ({urgent} URGENT) in a short time"
+        )
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        lines = [
+            f"{len(handoffs)} patient conversations were handed to staff in a short time "
+            f"({urgent} urgent). Many at once can be a real rush or a flood of fake messages.",
+            "",
+        ]
+        lines += [f"  {h.reference}  {h.priority:<7} {h.reason:<15} {h.channel}" for h in handoffs]
+        lines += ["", "Every urgent handoff, newest first:  python -m handoffs list", ""]
+        message.set_content("\n".join(lines))
+        return message
+
     def send(self, handoff: Handoff) -> None:
         """Send the e-mail.
 
@@ -196,7 +252,17 @@ class EmailSink(Sink):
             NotifyError: Connection, TLS, login or delivery failed (also if any recipient is
                 refused).
         """
-        message = self.message(handoff)
+        self._deliver(self.message(handoff))
+
+    def send_digest(self, handoffs: Sequence[Handoff]) -> None:
+        """Send one e-mail about a burst of handoffs.
+
+        Raises:
+            NotifyError: As for :meth:`send`.
+        """
+        self._deliver(self.digest(handoffs))
+
+    def _deliver(self, message: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -262,6 +328,8 @@ class Notifier:
         sinks: Sinks by name (see :func:`sinks_from_settings`).
         retry_base: Seconds before the first retry.
         retry_max: Longest wait between retries, in seconds.
+        burst: Alerts per sink within ``window`` seconds (see the module doc).
+        window: Length of the alert window, in seconds.
     """
 
     def __init__(
@@ -270,13 +338,18 @@ class Notifier:
         sinks: Dict[str, Sink],
         retry_base: float = 2.0,
         retry_max: float = 300.0,
+        burst: int = 3,
+        window: float = 300.0,
     ) -> None:
-        if retry_base <= 0 or retry_max <= 0:
-            raise ValueError("retry_base and retry_max must be positive")
+        if retry_base <= 0 or retry_max <= 0 or burst < 1 or window <= 0:
+            raise ValueError("retry_base, retry_max, burst and window must be positive")
         self.store = store
         self.sinks = dict(sinks)
         self.retry_base = retry_base
         self.retry_max = retry_max
+        self.burst = burst
+        self.window = timedelta(seconds=window)
+        self._alerts: Dict[str, Deque[datetime]] = {}
 
     @classmethod
     def from_settings(cls, store: HandoffStore, settings: Any) -> "Notifier":
@@ -286,7 +359,16 @@ class Notifier:
             sinks_from_settings(settings),
             retry_base=settings.notify_retry_base,
             retry_max=settings.notify_retry_max,
+            burst=settings.alert_burst,
+            window=settings.alert_window,
         )
+
+    def _recent(self, sink: str, now: datetime) -> Deque[datetime]:
+        """When alerts went to ``sink`` within the window before ``now``."""
+        sent = self._alerts.setdefault(sink, deque())
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        return sent
 
     def _lease(self) -> timedelta:
         # Long enough to send a whole batch, so a second deliverer does not send it too.
@@ -314,31 +396,49 @@ class Notifier:
         delivered = failed = 0
         if not self.sinks:
             return DeliveryReport()
-        while True:
+        by_sink: Dict[str, List[PendingNotification]] = {}
+        while True:  # everything due (leased), so that a burst makes one alert per sink
             batch = self.store.due(
                 now=moment, limit=_BATCH, sinks=list(self.sinks), lease=self._lease()
             )
             if not batch:
                 break
             for pending in batch:
-                sink = self.sinks[pending.sink]
-                try:
-                    sink.send(pending.handoff)
-                except Exception as exc:
-                    attempts = pending.attempts + 1
-                    delay = retry_delay(attempts, self.retry_base, self.retry_max)
-                    error = str(exc) if isinstance(exc, NotifyError) else type(exc).__name__
-                    self.store.mark_failed(pending.id, error, moment + timedelta(seconds=delay))
-                    log.warning(
-                        "handoff %s: %s notification failed (%s, attempt %d); retry in %.0fs",
-                        pending.handoff.reference,
-                        pending.sink,
-                        error,
-                        attempts,
-                        delay,
-                    )
-                    failed += 1
-                else:
-                    self.store.mark_delivered(pending.id, now=moment)
-                    delivered += 1
+                by_sink.setdefault(pending.sink, []).append(pending)
+        for name, items in by_sink.items():
+            sent = self._recent(name, moment)
+            if len(sent) >= self.burst:  # over the limit: one digest when the window allows
+                self.store.postpone([p.id for p in items], sent[0] + self.window)
+                continue
+            ok, bad = self._send(self.sinks[name], items, moment)
+            sent.append(moment)
+            delivered, failed = delivered + ok, failed + bad
         return DeliveryReport(delivered=delivered, failed=failed)
+
+    def _send(
+        self, sink: Sink, items: Sequence[PendingNotification], moment: datetime
+    ) -> "tuple[int, int]":
+        """Send ``items`` to ``sink`` as one alert (a digest when several); (delivered, failed)."""
+        try:
+            if len(items) == 1:
+                sink.send(items[0].handoff)
+            else:
+                sink.send_digest([p.handoff for p in items])
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, NotifyError) else type(exc).__name__
+            for pending in items:
+                attempts = pending.attempts + 1
+                delay = retry_delay(attempts, self.retry_base, self.retry_max)
+                self.store.mark_failed(pending.id, error, moment + timedelta(seconds=delay))
+                log.warning(
+                    "handoff %s: %s notification failed (%s, attempt %d); retry in %.0fs",
+                    pending.handoff.reference,
+                    pending.sink,
+                    error,
+                    attempts,
+                    delay,
+                )
+            return 0, len(items)
+        for pending in items:
+            self.store.mark_delivered(pending.id, now=moment)
+        return len(items), 0

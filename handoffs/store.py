@@ -568,12 +568,23 @@ class HandoffStore:
             )
 
     def set_contact(
-        self, reference: str, contact: Contact, now: Optional[datetime] = None
+        self,
+        reference: str,
+        contact: Contact,
+        now: Optional[datetime] = None,
+        owner: Optional[Tuple[str, str]] = None,
     ) -> Handoff:
         """Record how to reach the patient of a handoff (replaces an earlier contact).
 
+        Args:
+            reference: The handoff.
+            contact: The new contact details.
+            now: The current time (for tests).
+            owner: ``(channel, sender_id)`` of the conversation asking; the handoff must be
+                that conversation's, or it is treated as unknown.
+
         Raises:
-            UnknownReference: No handoff has this reference.
+            UnknownReference: No handoff has this reference (or it is not ``owner``'s).
             StoreUnavailable: The database cannot be used.
         """
         if not isinstance(contact, Contact):
@@ -581,6 +592,8 @@ class HandoffStore:
         moment = utc(now) if now else utc_now()
         with self._transaction() as conn:
             row = self._row(conn, reference, lock=True)
+            if owner is not None and (row.channel, row.sender_id) != tuple(owner):
+                raise UnknownReference(f"no handoff {reference} in this conversation")
             conn.execute(
                 update(handoffs_table)
                 .where(_H.id == row.id)
@@ -607,12 +620,15 @@ class HandoffStore:
     def list(self, status: Optional[str] = None, limit: int = 50) -> List[Handoff]:
         """List handoffs in the order staff work through them.
 
-        Open ones first, then claimed ones, each by priority (urgent first) and then age (the
-        one waiting longest first); then resolved ones, the most recently resolved first.
+        Open ones first, then claimed ones; in each, every urgent one (the newest first: the
+        patient was just told to call for help, and a burst of old ones must not bury a new
+        one), then the others by priority and age (the one waiting longest first); then resolved
+        ones, the most recently resolved first. ``limit`` never hides an unresolved urgent
+        handoff: they are all listed, whatever their number.
 
         Args:
             status: Only this status (``open``, ``claimed``, ``resolved``); ``None`` for all.
-            limit: At most this many.
+            limit: At most this many besides the unresolved urgent ones.
 
         Raises:
             ValueError: Unknown status or a limit below 1.
@@ -623,13 +639,19 @@ class HandoffStore:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         resolved = _H.status == "resolved"
-        query = (
+        urgent = (_H.priority == "urgent") & ~resolved
+        by_status = case((_H.status == "open", 0), (_H.status == "claimed", 1), else_=2)
+        urgent_query = (
             select(handoffs_table)
+            .where(urgent)
+            .order_by(by_status, _H.created_at.desc(), _H.id.desc())
+        )
+        others = (
+            select(handoffs_table)
+            .where(~urgent)
             .order_by(
-                case((_H.status == "open", 0), (_H.status == "claimed", 1), else_=2),
-                case(
-                    (resolved, 0), (_H.priority == "urgent", 0), (_H.priority == "high", 1), else_=2
-                ),
+                by_status,
+                case((resolved, 0), (_H.priority == "high", 1), else_=2),
                 case((resolved, None), else_=_H.created_at).asc(),
                 _H.resolved_at.desc(),
                 _H.id.desc(),
@@ -637,9 +659,14 @@ class HandoffStore:
             .limit(limit)
         )
         if status is not None:
-            query = query.where(_H.status == status)
+            urgent_query = urgent_query.where(_H.status == status)
+            others = others.where(_H.status == status)
         with self._transaction() as conn:
-            return [_handoff(row) for row in conn.execute(query)]
+            first = [_handoff(row) for row in conn.execute(urgent_query)]
+            rest = [_handoff(row) for row in conn.execute(others)]
+        order = {"open": 0, "claimed": 1, "resolved": 2}
+        # Open before claimed before resolved; within a status, urgent ones first.
+        return sorted(first + rest, key=lambda h: order.get(h.status, 3))
 
     def claim(self, reference: str, staff: str, now: Optional[datetime] = None) -> Handoff:
         """Mark an open handoff as taken by a staff member.
@@ -821,6 +848,17 @@ class HandoffStore:
                     delivered_at=moment,
                     last_error=None,
                 )
+            )
+
+    def postpone(self, notification_ids: Sequence[int], until: datetime) -> None:
+        """Make pending notifications due again at ``until`` (not an attempt: nothing failed)."""
+        if not notification_ids:
+            return
+        with self._transaction() as conn:
+            conn.execute(
+                update(notifications_table)
+                .where(_N.id.in_(list(notification_ids)), _N.status == "pending")
+                .values(next_attempt_at=utc(until))
             )
 
     def mark_failed(self, notification_id: int, error: str, retry_at: datetime) -> None:

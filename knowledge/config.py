@@ -139,6 +139,25 @@ class Settings:
         twilio_api_url: Base URL of Twilio's REST API (a local fake in tests).
         twilio_webhook_url: Public URL Twilio calls, when a proxy changes scheme or host
             (signatures are computed over this URL).
+        rest_token: Bearer token the REST channel requires; without one, only callers on this
+            machine (loopback, no proxy) may use it.
+        trusted_proxies: Addresses (or networks) of reverse proxies whose ``X-Forwarded-For``
+            names the client.
+        client_rate_limit: Messages one client (IP address) may send per ``rate_window``.
+        new_conversations_per_client: New conversations one client may start per
+            ``new_conversation_window`` seconds.
+        new_conversations_global: New conversations all clients together may start per window.
+        new_conversation_window: Length of the new-conversation window, in seconds.
+        max_queued_turns: Turns that may wait for the turn gate; more get "busy, try again"
+            (0: no bound).
+        max_metadata_bytes: Larger message ``metadata`` (as JSON) is dropped before the store.
+        max_metadata_depth: ``metadata`` nested deeper than this is dropped.
+        session_secret: Signs the widget's session ids (generated into ``var/`` when unset).
+        action_secret: Shared secret the Rasa server sends to the action server, which refuses
+            calls without it.
+        alert_burst: Staff alerts sent one by one per sink within ``alert_window``; later
+            handoffs in the window are collapsed into one alert that says how many.
+        alert_window: Length of the alert window, in seconds.
     """
 
     sources_dir: Path = PROJECT_ROOT / "knowledge" / "sources"
@@ -199,6 +218,19 @@ class Settings:
     twilio_whatsapp_from: Optional[str] = None
     twilio_api_url: str = "https://api.twilio.com"
     twilio_webhook_url: Optional[str] = None
+    rest_token: Optional[str] = None
+    trusted_proxies: Tuple[str, ...] = ()
+    client_rate_limit: int = 120
+    new_conversations_per_client: int = 30
+    new_conversations_global: int = 1000
+    new_conversation_window: float = 600.0
+    max_queued_turns: int = 32
+    max_metadata_bytes: int = 2048
+    max_metadata_depth: int = 4
+    session_secret: Optional[str] = None
+    action_secret: Optional[str] = None
+    alert_burst: int = 3
+    alert_window: float = 300.0
 
     def __post_init__(self) -> None:
         if self.question_weight + self.sentence_weight > 1.0:
@@ -293,4 +325,35 @@ class Settings:
             twilio_whatsapp_from=_optional(env, "TWILIO_WHATSAPP_FROM"),
             twilio_api_url=(_optional(env, "TWILIO_API_URL") or cls.twilio_api_url).rstrip("/"),
             twilio_webhook_url=_optional(env, "TWILIO_WEBHOOK_URL"),
+            rest_token=_optional(env, "FAQBOT_REST_TOKEN"),
+            trusted_proxies=_list(env, "FAQBOT_TRUSTED_PROXIES"),
+            client_rate_limit=_number(
+                env, "FAQBOT_CLIENT_RATE_LIMIT", cls.client_rate_limit, 1, 10000000
+            ),
+            new_conversations_per_client=_number(
+                env,
+                "FAQBOT_NEW_CONVERSATIONS_PER_CLIENT",
+                cls.new_conversations_per_client,
+                1,
+                10000000,
+            ),
+            new_conversations_global=_number(
+                env, "FAQBOT_NEW_CONVERSATIONS_GLOBAL", cls.new_conversations_global, 1, 10000000
+            ),
+            new_conversation_window=_number(
+                env, "FAQBOT_NEW_CONVERSATION_WINDOW", cls.new_conversation_window, 1.0, 86400.0
+            ),
+            max_queued_turns=_number(
+                env, "FAQBOT_MAX_QUEUED_TURNS", cls.max_queued_turns, 0, 100000
+            ),
+            max_metadata_bytes=_number(
+                env, "FAQBOT_MAX_METADATA_BYTES", cls.max_metadata_bytes, 0, 1048576
+            ),
+            max_metadata_depth=_number(
+                env, "FAQBOT_MAX_METADATA_DEPTH", cls.max_metadata_depth, 1, 32
+            ),
+            session_secret=_optional(env, "FAQBOT_SESSION_SECRET"),
+            action_secret=_optional(env, "FAQBOT_ACTION_SECRET"),
+            alert_burst=_number(env, "FAQBOT_ALERT_BURST", cls.alert_burst, 1, 10000),
+            alert_window=_number(env, "FAQBOT_ALERT_WINDOW", cls.alert_window, 1.0, 86400.0),
         )

@@ -1,8 +1,9 @@
 """Keep patients' contact details out of the logs: a logging filter that redacts them.
 
-The bot's own code never logs message text; this filter is the second line of defence for what a
-library might log (exception texts, URLs with a sender id): e-mail addresses and phone-number-like
-runs of 8 or more digits are replaced before any handler writes the record.
+The bot's own code never logs message text; this is the second line of defence for what a
+library might log (exception texts, URLs with a sender id, warnings): e-mail addresses and
+phone-number-like runs of 8 or more digits are replaced when the record is made, before any
+handler sees it.
 """
 
 from __future__ import annotations
@@ -38,11 +39,28 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_installed = False
+
+
 def install_log_redaction() -> None:
-    """Add the filter to every handler of the root logger (once)."""
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig()
-    for handler in root.handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    """Redact every log record of the process, whichever logger or handler it goes to (once).
+
+    The record factory is wrapped, so that the message (and any exception text) of every record
+    is redacted when it is created: handlers that Rasa adds later (``--log-file``, syslog) and
+    loggers that do not propagate are covered too. Warnings (``warnings.warn``, which Rasa uses
+    for "Failed to parse arguments in line ...") are routed through logging and so redacted.
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    make_record = logging.getLogRecordFactory()
+    redactor = RedactingFilter()
+
+    def redacting_factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)
+    logging.captureWarnings(True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.request
 import uuid
@@ -23,9 +24,14 @@ DEFAULT_URL = "http://127.0.0.1:5005"
 
 
 def ask(base_url: str, question: str, sender: str) -> List[Dict[str, Any]]:
-    """Send one message to the REST channel at ``base_url``; the bot's replies."""
+    """Send one message to the REST channel at ``base_url``; the bot's replies.
+
+    ``FAQBOT_REST_TOKEN``, when set, is sent as the bearer token the channel then requires.
+    """
     reply = post_json(
-        f"{base_url.rstrip('/')}/webhooks/rest/webhook", {"sender": sender, "message": question}
+        f"{base_url.rstrip('/')}/webhooks/rest/webhook",
+        {"sender": sender, "message": question},
+        token=os.environ.get("FAQBOT_REST_TOKEN") or None,
     )
     return [m for m in reply if isinstance(m, dict)] if isinstance(reply, list) else []
 

@@ -52,7 +52,7 @@ def tracker(
     slots: Optional[Dict[str, Any]] = None,
     entities: Optional[List[Dict[str, Any]]] = None,
     events: Optional[List[Dict[str, Any]]] = None,
-    sender: str = "patient-1",
+    sender: str = "rest:patient-1",
 ) -> Tracker:
     message = {
         "text": text,
@@ -208,7 +208,7 @@ def test_request_human_after_i_dont_know_is_a_no_answer_handoff(store: HandoffSt
 
 def test_on_whatsapp_the_number_is_known_and_not_asked_for(store: HandoffStore) -> None:
     events = [{"event": "user", "text": "human please", "input_channel": "whatsapp"}]
-    t = tracker("human please", "request_human", events=events, sender="919876543210")
+    t = tracker("human please", "request_human", events=events, sender="whatsapp:919876543210")
     messages, slots = run(ActionRequestHuman(), t)
     assert SlotSet("contact_wanted", False) in slots
     saved = store.get(messages[0]["custom"]["handoff"]["reference"])
@@ -230,11 +230,11 @@ def test_store_down_keeps_the_request_in_the_spool_until_the_store_is_back(
     }
     assert events == [SlotSet("contact_wanted", False)]
     [pending] = spool.pending()
-    assert (pending.sender_id, pending.reason) == ("patient-1", "user_request")
+    assert (pending.sender_id, pending.reason) == ("rest:patient-1", "user_request")
 
     assert spool.drain(store, ()) == 1
     [saved] = store.list()
-    assert (saved.sender_id, saved.reason) == ("patient-1", "user_request")
+    assert (saved.sender_id, saved.reason) == ("rest:patient-1", "user_request")
     assert spool.pending() == []
 
 
@@ -274,7 +274,7 @@ def test_contact_form_explains_and_re_asks_then_stops_asking() -> None:
 
 
 def test_save_contact_stores_it_on_the_handoff(store: HandoffStore) -> None:
-    handoff = store.escalate("rest", "patient-1", "user_request", [])
+    handoff = store.escalate("rest", "rest:patient-1", "user_request", [])
     t = tracker(
         "98765 43210",
         "give_contact",

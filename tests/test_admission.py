@@ -8,7 +8,7 @@ from typing import List
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels.admission import TurnGate, is_emergency, turn_gate
+from bot.channels.admission import Busy, TurnGate, is_emergency, turn_gate
 from knowledge.config import Settings
 
 
@@ -139,3 +139,33 @@ def test_wrap_passes_the_message_through_and_each_loop_gets_its_own_slots() -> N
 )
 def test_emergencies_are_recognised_by_the_red_flag_screen(text: str, urgent: bool) -> None:
     assert is_emergency(text) is urgent
+
+
+def test_past_the_queue_bound_a_turn_is_refused_at_once_but_an_emergency_is_not() -> None:
+    async def scenario() -> List[str]:
+        gate = TurnGate(1, lambda text: text.startswith("URGENT"), 5.0, max_queued=2)
+        release = asyncio.Event()
+        outcomes: List[str] = []
+
+        async def turn(text: str) -> None:
+            await release.wait()
+            outcomes.append(text)
+
+        async def send(text: str) -> None:
+            try:
+                await gate.run(text, lambda: turn(text))
+            except Busy:
+                outcomes.append(f"busy {text}")
+
+        tasks = []
+        for text in ["q0", "q1", "q2", "q3", "URGENT q4", "q5"]:
+            tasks.append(asyncio.ensure_future(send(text)))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        refused = list(outcomes)
+        release.set()
+        await asyncio.gather(*tasks)
+        return refused
+
+    # q0 runs, q1 and q2 wait, q3 and q5 are refused at once; the emergency is never refused.
+    assert asyncio.run(scenario()) == ["busy q3", "busy q5"]

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Awaitable, Callable, Dict, List, Sequence
@@ -187,7 +188,13 @@ def test_signature_check() -> None:
 
 def test_webhook_parsing_reads_texts_replies_and_captions_and_skips_the_rest() -> None:
     def message(kind: str, **body: Any) -> Dict[str, Any]:
-        return {"from": "919876543210", "id": f"wamid.{kind}", "type": kind, kind: body}
+        return {
+            "from": "919876543210",
+            "id": f"wamid.{kind}",
+            "timestamp": str(int(time.time())),
+            "type": kind,
+            kind: body,
+        }
 
     data = {
         "object": "whatsapp_business_account",

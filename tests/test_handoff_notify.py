@@ -314,3 +314,43 @@ def _sample_handoff() -> Handoff:
         status="open",
         turns=[],
     )
+
+
+def test_a_burst_of_urgent_handoffs_is_collapsed_into_a_handful_of_alerts(
+    store: HandoffStore, receiver: WebhookReceiver, smtp: SmtpReceiver
+) -> None:
+    sinks = {
+        "webhook": WebhookSink(receiver.url, SECRET, timeout=2),
+        "email": email_sink(smtp.port),
+    }
+    notifier = Notifier(store, sinks, burst=3, window=300)
+    made = []
+    for i in range(60):  # a flood, delivered as it arrives
+        moment = T0 + timedelta(seconds=i)
+        made.append(
+            store.escalate(
+                "rest", f"rest:flood-{i}", "emergency", [], sinks=list(sinks), now=moment
+            )
+        )
+        notifier.deliver_due(now=moment)
+    events = [json.loads(r.body) for r in receiver.requests]
+    assert len(events) == 3 and len(smtp.handler.messages) == 3
+    assert events[0]["event"] == "handoff"
+    # After the window, one digest says how many more came, and names them.
+    notifier.deliver_due(now=T0 + timedelta(seconds=301))
+    assert len(receiver.requests) == 4 and len(smtp.handler.messages) == 4
+    digest = json.loads(receiver.requests[-1].body)
+    assert digest["event"] == "handoff_digest"
+    assert digest["urgent"] == digest["count"] == 60 - 3
+    told = {ref for e in events[1:3] for ref in e.get("references", [e.get("reference")])}
+    assert told | set(digest["references"]) | {events[0]["reference"]} == {
+        h.reference for h in made
+    }
+    assert "57 handoffs (57 URGENT)" in smtp.handler.messages[-1]["Subject"]
+    assert all(n.status == "delivered" for h in made for n in store.notifications(h.reference))
+    # Once the burst is over, single handoffs are alerted one by one again.
+    late = store.escalate(
+        "rest", "rest:later", "emergency", [], sinks=list(sinks), now=T0 + timedelta(hours=1)
+    )
+    notifier.deliver_due(now=T0 + timedelta(hours=1))
+    assert json.loads(receiver.requests[-1].body)["reference"] == late.reference

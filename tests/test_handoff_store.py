@@ -251,6 +251,21 @@ def test_set_contact(store: HandoffStore) -> None:
     assert store.get(made.reference) == declined
 
 
+def test_contact_is_changed_only_from_the_handoffs_own_conversation(store: HandoffStore) -> None:
+    made = store.escalate("whatsapp", "whatsapp:15551230004", "medical_advice", [])
+    with pytest.raises(UnknownReference):
+        store.set_contact(
+            made.reference, Contact("email", "attacker@evil.example"), owner=("rest", "rest:x")
+        )
+    assert store.get(made.reference) == made
+    mine = store.set_contact(
+        made.reference,
+        Contact("email", "asha@example.org"),
+        owner=("whatsapp", "whatsapp:15551230004"),
+    )
+    assert mine.contact == Contact("email", "asha@example.org")
+
+
 def test_list_puts_what_staff_must_act_on_first(store: HandoffStore) -> None:
     def at(minutes: int) -> datetime:
         return T0 + timedelta(minutes=minutes)
@@ -268,8 +283,8 @@ def test_list_puts_what_staff_must_act_on_first(store: HandoffStore) -> None:
 
     order = [h.reference for h in store.list()]
     assert order == [
-        old_urgent.reference,
         new_urgent.reference,
+        old_urgent.reference,
         high.reference,
         old_normal.reference,
         claimed.reference,
@@ -277,6 +292,13 @@ def test_list_puts_what_staff_must_act_on_first(store: HandoffStore) -> None:
         done_first.reference,
     ]
     assert [h.reference for h in store.list("claimed")] == [claimed.reference]
+    # The limit never hides an unresolved urgent handoff.
+    assert [h.reference for h in store.list(limit=1)] == [
+        new_urgent.reference,
+        old_urgent.reference,
+        high.reference,
+        claimed.reference,
+    ]
     assert [h.reference for h in store.list("resolved", limit=1)] == [done_last.reference]
     with pytest.raises(ValueError, match="unknown status"):
         store.list("closed")

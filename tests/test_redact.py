@@ -55,3 +55,32 @@ def test_the_filter_redacts_arguments_and_exception_text() -> None:
     assert "contact [email] saved" in output
     assert "ValueError: bad number [phone]" in output
     assert "example.org" not in output and "900123" not in output
+
+
+def test_every_record_and_warning_is_redacted_whatever_handler_writes_it() -> None:
+    import warnings
+
+    from knowledge.redact import install_log_redaction
+
+    install_log_redaction()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)  # added later, like Rasa's --log-file handler
+    quiet = logging.getLogger("tests.redact.no_propagation")
+    quiet.propagate = False
+    quiet.addHandler(handler)
+    captured = logging.getLogger("py.warnings")
+    captured.addHandler(handler)
+    logging.captureWarnings(False)  # pytest's own warning recorder replaced the hook: again
+    logging.captureWarnings(True)
+    try:
+        quiet.warning("patient at %s", "jane.doe@example.com")
+        warnings.simplefilter("always")
+        warnings.warn(
+            "Failed to parse line '/call me on +44 7911 123456'", UserWarning, stacklevel=1
+        )
+    finally:
+        quiet.removeHandler(handler)
+        captured.removeHandler(handler)
+    written = stream.getvalue()
+    assert "[email]" in written and "[phone]" in written
+    assert "jane.doe" not in written and "7911" not in written

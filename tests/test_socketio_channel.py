@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import re
+import types
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Tuple
@@ -16,6 +17,7 @@ import pytest
 from engineio.async_socket import AsyncSocket
 from rasa.core.channels.channel import UserMessage
 
+from bot.channels.sessions import SessionSigner, session_secret
 from bot.channels.socketio import (
     ERROR_EVT,
     TURN_END_EVT,
@@ -24,7 +26,6 @@ from bot.channels.socketio import (
     SocketIOInput,
     SocketIOOutput,
     bot_event,
-    session_for,
 )
 from bot.channels.validation import BadRequest
 from bot.channels.widget import WIDGET_DIR, Asset, WidgetAssets
@@ -48,7 +49,7 @@ class FakeServer:
 def channel(**overrides: Any) -> SocketIOInput:
     settings = dataclasses.replace(Settings.from_env({}), **overrides)
     made = SocketIOInput(settings=settings)
-    made.sessions["sid-1"] = "session-1"
+    made.sessions["sid-1"] = ("session-1", "widget:session-1")
     return made
 
 
@@ -106,30 +107,37 @@ def test_control_characters_are_dropped_and_long_text_is_cut() -> None:
     assert (short.text, short.truncated, short.sender, short.metadata) == (
         "hi\nyou",
         False,
-        "session-1",
+        "widget:session-1",
         {"a": 1},
     )
 
 
-@pytest.mark.parametrize(
-    ("wanted", "kept"),
-    [
-        ("3f2a9c0e1b7d4e5f8a6b2c1d0e9f8a7b", True),
-        ("webchat-session_1.2:3", True),
-        ("", False),
-        ("x" * 129, False),
-        ("../../etc/passwd", False),
-        ("a b", False),
-        ("webchat-1\n", False),  # "$" in the pattern matches before a final newline
-        (None, False),
-        (12345, False),
-        ({"id": "x"}, False),
-    ],
-)
-def test_only_plain_short_session_ids_are_reused(wanted: object, kept: bool) -> None:
-    session = session_for(wanted)
-    assert (session == wanted) == kept
-    assert kept or re.fullmatch(r"[0-9a-f]{32}", session)
+def test_session_ids_are_issued_by_the_server_and_others_refused(tmp_path: Path) -> None:
+    signer = SessionSigner(session_secret(Settings.from_env({}), tmp_path / "session.key"))
+    issued = signer.issue()
+    session = signer.verify(issued)
+    assert session is not None and re.fullmatch(r"[0-9a-f]{32}", session)
+    assert issued.startswith(session + ".")
+    other = SessionSigner(b"another server's secret key")
+    for made_up in (
+        session,  # the bare id, without its signature
+        "15551230004",  # a WhatsApp number
+        "webchat-session_1.2:3",
+        session + "." + "0" * 32,
+        other.issue(),
+        issued + "\n",
+        "",
+        None,
+        12345,
+        {"id": issued},
+    ):
+        assert signer.verify(made_up) is None
+    # The generated secret is kept (same signatures after a restart) and private to its owner.
+    again = SessionSigner(session_secret(Settings.from_env({}), tmp_path / "session.key"))
+    assert again.verify(issued) == session
+    assert (tmp_path / "session.key").stat().st_mode & 0o077 == 0
+    configured = Settings.from_env({"FAQBOT_SESSION_SECRET": "x" * 32})
+    assert session_secret(configured, tmp_path / "unused.key") == b"x" * 32
 
 
 def test_a_session_request_from_a_connection_that_hung_up_is_ignored() -> None:
@@ -177,7 +185,7 @@ def test_each_bot_message_is_one_event_then_the_turn_ends() -> None:
                 "text": "Here is what our article says:\n“Q”\nSource: A › S\n\nPlease note: x",
                 "custom": {"schema": "faqbot/1", "kind": "answer"},
             },
-            "session-1",
+            "widget:session-1",
         ),
         (
             "bot_uttered",
@@ -187,19 +195,19 @@ def test_each_bot_message_is_one_event_then_the_turn_ends() -> None:
                     {"content_type": "text", "title": "T", "payload": "/ask_question"}
                 ],
             },
-            "session-1",
+            "widget:session-1",
         ),
-        (TURN_END_EVT, {}, "session-1"),
+        (TURN_END_EVT, {}, "widget:session-1"),
     ]
 
 
 def test_no_reply_from_the_bot_gets_the_failure_message() -> None:
     emitted = run(channel(clinic_contact="reception on 020 7946 0000"), "hello", answering())
     event, data, room = emitted[0]
-    assert (event, room) == ("bot_uttered", "session-1")
+    assert (event, room) == ("bot_uttered", "widget:session-1")
     assert data["custom"]["kind"] == "unavailable"
     assert "reception on 020 7946 0000" in data["text"]
-    assert emitted[1] == (TURN_END_EVT, {}, "session-1")
+    assert emitted[1] == (TURN_END_EVT, {}, "widget:session-1")
 
 
 def test_a_crash_while_answering_gets_the_failure_message_and_logs_no_patient_text(
@@ -247,7 +255,7 @@ def test_a_sender_over_the_rate_limit_is_told_to_wait_and_not_processed() -> Non
     assert calls == ["hello", "hello"]
     assert emitted[0][1]["custom"]["kind"] == "rate_limited"
     assert "112" in emitted[0][1]["text"]
-    assert emitted[-1] == (TURN_END_EVT, {}, "session-1")
+    assert emitted[-1] == (TURN_END_EVT, {}, "widget:session-1")
 
 
 def test_output_sends_custom_payloads_that_rasas_own_channel_crashes_on() -> None:
@@ -293,26 +301,37 @@ def test_credentials_configure_events_and_persistence_is_always_on(
 # --- origins ------------------------------------------------------------------------------------
 
 
+class FakeRequest:
+    def __init__(self, port: int) -> None:
+        self.conn_info = types.SimpleNamespace(server_port=port)
+
+
+ON_5005 = {"sanic.request": FakeRequest(5005), "HTTP_HOST": "bot.clinic.example"}
+
+
 @pytest.mark.parametrize(
     ("origin", "environ", "allowed"),
     [
-        ("http://127.0.0.1:5005", {"HTTP_HOST": "127.0.0.1:5005"}, True),
-        ("https://bot.clinic.example", {"HTTP_HOST": "bot.clinic.example"}, True),
+        ("http://127.0.0.1:5005", ON_5005, True),
+        ("http://localhost:5005", ON_5005, True),
+        ("https://www.clinic.example", ON_5005, True),
+        ("https://WWW.Clinic.Example/", ON_5005, True),
+        # Host and X-Forwarded-Host are the client's to set: never trusted.
+        ("https://bot.clinic.example", ON_5005, False),
         (
-            "https://bot.clinic.example",
-            {"HTTP_HOST": "10.0.0.5:5005", "HTTP_X_FORWARDED_HOST": "bot.clinic.example"},
-            True,
+            "https://evil.example",
+            {**ON_5005, "HTTP_HOST": "evil.example", "HTTP_X_FORWARDED_HOST": "evil.example"},
+            False,
         ),
-        ("https://www.clinic.example", {"HTTP_HOST": "bot.clinic.example"}, True),
-        ("https://WWW.Clinic.Example/", {"HTTP_HOST": "bot.clinic.example"}, True),
-        ("https://clinic.example.evil.example", {"HTTP_HOST": "bot.clinic.example"}, False),
-        ("http://127.0.0.1:5006", {"HTTP_HOST": "127.0.0.1:5005"}, False),
-        ("null", {"HTTP_HOST": "127.0.0.1:5005"}, False),
-        (None, {"HTTP_HOST": "127.0.0.1:5005"}, False),
+        ("https://clinic.example.evil.example", ON_5005, False),
+        ("http://127.0.0.1:5006", ON_5005, False),
+        ("http://127.0.0.1:5005", {"HTTP_HOST": "127.0.0.1:5005"}, False),
+        ("null", ON_5005, False),
+        (None, ON_5005, False),
     ],
 )
-def test_origins_are_the_servers_own_and_the_configured_ones(
-    origin: Optional[str], environ: Dict[str, str], allowed: bool
+def test_origins_are_the_configured_ones_and_this_machines_own(
+    origin: Optional[str], environ: Dict[str, Any], allowed: bool
 ) -> None:
     check = OriginCheck(
         Settings.from_env({"FAQBOT_CORS_ORIGINS": " https://www.clinic.example/ ,"}).cors_origins

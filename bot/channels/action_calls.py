@@ -118,3 +118,32 @@ def reuse_action_connections() -> None:
 
     session.make = make  # type: ignore[attr-defined]
     EndpointConfig.session = session
+
+
+SECRET_HEADER = "X-Faqbot-Action-Secret"  # noqa: S105 - a header name, not a secret
+
+
+def send_action_secret(secret: str) -> None:
+    """Send ``secret`` in :data:`SECRET_HEADER` with every call to the action server.
+
+    The action server refuses calls without it (:mod:`actions.guard`), so that no other program
+    on the machine can run the bot's actions (and, say, rewrite a handoff's contact details).
+    It is added to the action endpoint of each ``RemoteAction`` (custom actions, form
+    validation), not to other endpoints, so no other server ever sees it.
+    """
+    from rasa.core.actions.action import RemoteAction
+
+    original = RemoteAction.__dict__["__init__"]
+    if getattr(original, "sends_secret", False):
+        return  # already applied (every channel calls this)
+
+    def init(self: RemoteAction, name: str, action_endpoint: Any) -> None:
+        original(self, name, action_endpoint)
+        if (
+            action_endpoint is not None
+            and (action_endpoint.headers or {}).get(SECRET_HEADER) != secret
+        ):
+            action_endpoint.headers = {**(action_endpoint.headers or {}), SECRET_HEADER: secret}
+
+    init.sends_secret = True  # type: ignore[attr-defined]
+    RemoteAction.__init__ = init

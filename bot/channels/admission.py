@@ -31,22 +31,37 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 logger = logging.getLogger(__name__)
 
 
-class TurnGate:
-    """Lets at most ``limit`` turns run at once; the others wait in arrival order."""
+class Busy(Exception):
+    """The gate's queue is full: the message is not processed (the channel says "try again")."""
 
-    def __init__(self, limit: int, urgent: Callable[[str], bool], max_wait: float) -> None:
-        """Keep the limit (``0`` for none), the test for turns that never wait, the longest wait.
+
+class TurnGate:
+    """Lets at most ``limit`` turns run at once; at most ``max_queued`` others wait, in order."""
+
+    def __init__(
+        self,
+        limit: int,
+        urgent: Callable[[str], bool],
+        max_wait: float,
+        max_queued: int = 0,
+    ) -> None:
+        """Keep the limits, the test for turns that never wait, and the longest wait.
+
+        ``limit`` turns run at once (``0``: no limit); ``max_queued`` may wait (``0``: no bound;
+        beyond it :class:`Busy` is raised).
 
         Raises:
-            ValueError: ``limit`` is negative or ``max_wait`` is not positive.
+            ValueError: ``limit`` or ``max_queued`` is negative or ``max_wait`` is not positive.
         """
-        if limit < 0:
-            raise ValueError("the limit of concurrent turns cannot be negative")
+        if limit < 0 or max_queued < 0:
+            raise ValueError("the limits of concurrent and queued turns cannot be negative")
         if max_wait <= 0:
             raise ValueError("the longest wait for a slot must be positive")
         self.limit = limit
         self.urgent = urgent
         self.max_wait = max_wait
+        self.max_queued = max_queued
+        self.waiting = 0
         self._slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
             weakref.WeakKeyDictionary()
         )
@@ -62,15 +77,28 @@ class TurnGate:
         """Run ``turn()`` (for a message ``text``) when a slot is free, or at once if urgent.
 
         After ``max_wait`` seconds without a slot the turn runs without one.
+
+        Raises:
+            Busy: ``max_queued`` turns are already waiting (never for an urgent turn).
         """
         if not self.limit or self.urgent(text):
             return await turn()
         slots = self._semaphore()
-        try:
-            await asyncio.wait_for(slots.acquire(), self.max_wait)
-        except asyncio.TimeoutError:
-            logger.warning("turn gate: no slot for %.1f s; the turn starts anyway", self.max_wait)
-            return await turn()
+        if not slots.locked():
+            await slots.acquire()  # a free slot is taken at once, without waiting
+        else:
+            if self.max_queued and self.waiting >= self.max_queued:
+                raise Busy()
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(slots.acquire(), self.max_wait)
+            except asyncio.TimeoutError:
+                logger.warning(
+                    "turn gate: no slot for %.1f s; the turn starts anyway", self.max_wait
+                )
+                return await turn()
+            finally:
+                self.waiting -= 1
         try:
             return await turn()
         finally:
@@ -96,16 +124,17 @@ def is_emergency(text: str) -> bool:
     return flag is not None and flag.level == EMERGENCY
 
 
-_GATES: Dict[Tuple[int, float], TurnGate] = {}
+_GATES: Dict[Tuple[int, float, int], TurnGate] = {}
 
 
 def turn_gate(settings: Settings) -> TurnGate:
     """The process's gate (every channel of a server shares it).
 
-    At most ``max_concurrent_turns`` turns; none waits longer than ``action_timeout`` for a slot.
+    At most ``max_concurrent_turns`` turns; none waits longer than ``action_timeout`` for a slot;
+    at most ``max_queued_turns`` wait.
     """
-    key = (settings.max_concurrent_turns, settings.action_timeout)
+    key = (settings.max_concurrent_turns, settings.action_timeout, settings.max_queued_turns)
     gate: Optional[TurnGate] = _GATES.get(key)
     if gate is None:
-        gate = _GATES[key] = TurnGate(key[0], is_emergency, key[1])
+        gate = _GATES[key] = TurnGate(key[0], is_emergency, key[1], key[2])
     return gate

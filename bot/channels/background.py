@@ -19,10 +19,13 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint
 
-from bot.channels.admission import turn_gate
+from bot.channels.admission import Busy, turn_gate
 from bot.channels.dedupe import Deduplicator
+from bot.channels.identity import conversation_id
+from bot.channels.logs import where
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
+    busy_message,
     failure_message,
     rate_limited_message,
     truncated_note,
@@ -40,7 +43,8 @@ class Inbound:
     """One patient message taken from a webhook.
 
     Attributes:
-        sender: The conversation's sender id (the patient's WhatsApp number).
+        sender: The patient's address on the platform (the WhatsApp number); the conversation is
+            ``<channel>:<sender>``.
         message_id: The platform's message id, for the duplicate check (``None``: not checked).
         text: The cleaned message text (or a button payload such as ``/request_human``).
         truncated: Whether the text was cut to ``max_message_chars``.
@@ -88,7 +92,7 @@ class BackgroundChannel(InputChannel):
         self.tasks: Set["asyncio.Task[None]"] = set()
         self._locks: Dict[str, _SenderLock] = {}
         self.missing: List[str] = [name for name, value in required.items() if not value]
-        tune_rasa_server(settings.action_timeout)
+        tune_rasa_server(settings.action_timeout, settings.action_secret)
         if self.missing:
             logger.warning(
                 "%s channel is not configured (missing %s): its webhook answers with an error",
@@ -184,12 +188,15 @@ class BackgroundChannel(InputChannel):
     async def run_bot(self, on_new_message: OnNewMessage, inbound: Inbound) -> List[Dict[str, Any]]:
         """The bot's messages for ``inbound``, or the failure reply if it produced none."""
         collector = WholeMessages()
+        conversation = conversation_id(self.name(), inbound.sender)
         try:
             await on_new_message(
-                UserMessage(inbound.text, collector, inbound.sender, input_channel=self.name())
+                UserMessage(inbound.text, collector, conversation, input_channel=self.name())
             )
+        except Busy:
+            return [busy_message(self.settings, inbound.sender)]
         except Exception as exc:  # noqa: BLE001 - the patient still gets a reply
-            logger.error("%s: the bot failed on a message (%s)", self.name(), type(exc).__name__)
+            logger.error("%s: the bot failed on a message (%s)", self.name(), where(exc))
             collector.messages = []
         shown = [m for m in collector.messages if m.get("text") or m.get("buttons")]
         if not shown:

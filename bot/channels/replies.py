@@ -41,3 +41,19 @@ def rate_limited_message(settings: Settings, recipient: str) -> Dict[str, Any]:
         "text": RATE_LIMITED_TEXT.format(emergency_numbers=settings.emergency_numbers),
         "custom": {"schema": PAYLOAD_SCHEMA, "kind": "rate_limited"},
     }
+
+
+BUSY_TEXT = (
+    "Sorry, I am very busy right now. Please try again in a minute. If this is an emergency, "
+    "call {emergency_numbers} now."
+)
+BUSY_RETRY_SECONDS = 10
+
+
+def busy_message(settings: Settings, recipient: str) -> Dict[str, Any]:
+    """The "busy, try again" reply: too many messages waiting, or this client is over its limits."""
+    return {
+        "recipient_id": recipient,
+        "text": BUSY_TEXT.format(emergency_numbers=settings.emergency_numbers),
+        "custom": {"schema": PAYLOAD_SCHEMA, "kind": "busy"},
+    }

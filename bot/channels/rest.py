@@ -1,13 +1,22 @@
-"""The REST channel (``/webhooks/rest/webhook``) with input validation.
+"""The REST channel (``/webhooks/rest/webhook``): for trusted callers, with input validation.
+
+The REST channel is for trusted callers: staff tools, the evaluation, a website's own back end.
+With ``FAQBOT_REST_TOKEN`` set every request needs ``Authorization: Bearer <token>``; without it
+only callers on this machine (loopback, not through a proxy) are served. Browsers cannot use it
+from other sites: the body must be ``application/json`` (which a cross-site form or a
+``text/plain`` fetch cannot send without a preflight) and an ``Origin`` other than
+``FAQBOT_CORS_ORIGINS`` is refused.
 
 Rasa's own REST channel answers a non-object body with a 500 and silently ignores a body without
 ``message``. This one answers every malformed request with a 400 and a clear error, cuts overly long
-messages (and says so), and never shows a stack trace.
+messages (and says so), and never shows a stack trace. The conversation is ``rest:<sender>``
+(:mod:`bot.channels.identity`); replies name the caller's ``sender`` as their recipient.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -17,15 +26,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.admission import turn_gate
+from bot.channels.admission import Busy, turn_gate
 from bot.channels.blueprints import channel_blueprint
+from bot.channels.clients import ClientLimits, is_loopback, networks, request_client
+from bot.channels.identity import conversation_id
+from bot.channels.logs import where
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
+    BUSY_RETRY_SECONDS,
+    busy_message,
     failure_message,
     rate_limited_message,
     truncated_note,
 )
-from bot.channels.validation import BadRequest, parse_rest_body
+from bot.channels.validation import BadRequest, bounded_metadata, parse_rest_body
 from bot.server import tune_rasa_server
 from knowledge.config import Settings
 from knowledge.redact import install_log_redaction
@@ -76,7 +90,7 @@ def _log_failure(task: "asyncio.Future[None]") -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error(
             "rest channel: the rest of an emergency turn failed: %s",
-            type(task.exception()).__name__,
+            where(task.exception()),  # type: ignore[arg-type]
         )
 
 
@@ -89,8 +103,45 @@ class RestInput(RasaRestInput):
         self.max_body_bytes = max_body_bytes or self.settings.max_body_bytes
         self.max_chars = max_chars or self.settings.max_message_chars
         self.limiter = rate_limiter(self.settings, self.name())
-        tune_rasa_server(self.settings.action_timeout)
+        self.clients = ClientLimits(self.settings, self.name())
+        self.proxies = networks(self.settings.trusted_proxies)
+        self.origins = {o.rstrip("/").lower() for o in self.settings.cors_origins}
+        tune_rasa_server(self.settings.action_timeout, self.settings.action_secret)
         install_log_redaction()
+
+    def refusal(self, request: Request) -> Optional[HTTPResponse]:
+        """Why a request may not be served (token, origin, content type), or ``None``."""
+        token = self.settings.rest_token
+        if token:
+            given = request.headers.get("Authorization") or ""
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return response.json({"error": "a valid bearer token is required"}, status=401)
+        elif not is_loopback(request.ip) or "X-Forwarded-For" in request.headers:
+            return response.json(
+                {
+                    "error": "the REST channel serves only this machine unless FAQBOT_REST_TOKEN "
+                    "is set (then send it as a bearer token)"
+                },
+                status=401,
+            )
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.rstrip("/").lower() not in self.origins:
+            return response.json({"error": "requests from this origin are not allowed"}, status=403)
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return response.json(
+                {"error": "the body must be JSON, sent as Content-Type: application/json"},
+                status=415,
+            )
+        return None
+
+    def busy(self, sender: str, status: int) -> HTTPResponse:
+        """The "busy, try again" answer (429: this client's limits; 503: the server's queue)."""
+        return response.json(
+            [busy_message(self.settings, sender)],
+            status=status,
+            headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+        )
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "RestInput":
@@ -109,34 +160,46 @@ class RestInput(RasaRestInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            refused = self.refusal(request)
+            if refused is not None:
+                return refused
             try:
                 incoming = parse_rest_body(request.body or b"", self.max_body_bytes, self.max_chars)
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
-            if not self.limiter.allow(incoming.sender):
-                return response.json([rate_limited_message(self.settings, incoming.sender)])
+            sender = incoming.sender
+            conversation = conversation_id(self.name(), sender)
+            if not self.limiter.allow(conversation):
+                return response.json([rate_limited_message(self.settings, sender)])
+            if not self.clients.admit(request_client(request, self.proxies), conversation):
+                return self.busy(sender, status=429)
             collector = ReplyCollector()
             notes: List[Dict[str, Any]] = []
             if incoming.truncated:
-                notes.append(
-                    {"recipient_id": incoming.sender, "text": truncated_note(self.max_chars)}
-                )
+                notes.append({"text": truncated_note(self.max_chars)})
             message = UserMessage(
                 incoming.text,
                 collector,
-                incoming.sender,
+                conversation,
                 input_channel=self.name(),
-                metadata=incoming.metadata,
+                metadata=bounded_metadata(
+                    incoming.metadata,
+                    self.settings.max_metadata_bytes,
+                    self.settings.max_metadata_depth,
+                ),
             )
             try:
                 await run_turn(on_new_message(message), collector)
-            except Exception:  # noqa: BLE001 - the patient gets a reply, the log gets the type
-                logger.exception("rest channel: message processing failed")
+            except Busy:
+                return self.busy(sender, status=503)
+            except Exception as exc:  # noqa: BLE001 - the patient gets a reply, the log the type
+                logger.error("rest channel: message processing failed: %s", where(exc))
                 collector.messages = []
             if not collector.messages:
                 # Every message has a reply in this bot; none means an action failed or timed out
                 # (Rasa logs it and sends nothing), so the patient is told how to reach the clinic.
-                collector.messages.append(failure_message(self.settings, incoming.sender))
-            return response.json(notes + list(collector.messages))
+                collector.messages.append(failure_message(self.settings, sender))
+            replies = notes + list(collector.messages)
+            return response.json([{**m, "recipient_id": sender} for m in replies])
 
         return hook

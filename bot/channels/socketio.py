@@ -7,14 +7,19 @@ fails. This one:
 
 * keeps a conversation per session (``session_persistence`` is always on): a client sends
   ``session_request {"session_id": <id or null>}`` and gets ``session_confirm <id>``; sending the
-  stored id again after a page reload continues the conversation. A connection may only send
-  messages for the session it confirmed.
+  stored id again after a page reload continues the conversation. Session ids are issued and
+  signed by the server (:mod:`bot.channels.sessions`): an id the client made up gets a new
+  session. A connection may only send messages for the session it confirmed; the conversation
+  is ``widget:<session>``.
+* limits each client (IP address) like the REST channel (:mod:`bot.channels.clients`), and
+  drops oversized ``metadata``;
 * takes ``user_uttered {"message": str, "session_id": str, "metadata": object?}``: control
   characters are dropped, overly long text is cut (with a note), each session is rate-limited,
   and a malformed event is answered with ``input_error {"error": ...}``;
 * emits one ``bot_uttered {"text", "quick_replies"?, "custom"?}`` per bot message, the
   "can't answer right now" reply when the bot produced nothing, then ``bot_turn_end {}``;
-* accepts browser connections only from the server's own origin and ``FAQBOT_CORS_ORIGINS``;
+* accepts browser connections only from ``FAQBOT_CORS_ORIGINS`` and this machine's own loopback
+  origin (the demo page);
 * answers a long-polling request that breaks the protocol (too large, unknown packet) with a 400
   at once, also when the client has no long-poll request waiting.
 """
@@ -23,11 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import traceback
-import uuid
-from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import engineio
 import rasa.core.channels.channel
@@ -40,14 +41,19 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.admission import turn_gate
+from bot.channels.admission import Busy, turn_gate
+from bot.channels.clients import ClientLimits, networks, request_client
+from bot.channels.identity import conversation_id
+from bot.channels.logs import where
 from bot.channels.ratelimit import rate_limiter
 from bot.channels.replies import (
+    busy_message,
     failure_message,
     rate_limited_message,
     truncated_note,
 )
-from bot.channels.validation import BadRequest, Incoming, clean_text
+from bot.channels.sessions import SessionSigner, session_secret
+from bot.channels.validation import BadRequest, Incoming, bounded_metadata, clean_text
 from bot.server import tune_rasa_server
 from knowledge.config import Settings
 
@@ -55,34 +61,23 @@ logger = logging.getLogger(__name__)
 
 ERROR_EVT = "input_error"
 TURN_END_EVT = "bot_turn_end"
-SESSION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MESSAGE_SHAPE = 'a message must be an object: {"message": "...", "session_id": "..."}'
 
 
-def session_for(wanted: object) -> str:
-    """The client's session id if it can be used (short, plain characters), else a new one."""
-    if isinstance(wanted, str) and SESSION_ID.fullmatch(wanted):  # not match(): "$" allows "\n"
-        return wanted
-    return uuid.uuid4().hex
-
-
-def where(exc: BaseException) -> str:
-    """The exception's type and where it was raised, not its message (it may quote the patient)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return f"{type(exc).__name__}{place}"
-
-
 def own_origins(environ: Mapping[str, Any]) -> List[str]:
-    """The server's own origins for a request: its ``Host`` (and a proxy's forwarded host)."""
-    hosts = [str(environ.get("HTTP_HOST") or "")]
-    forwarded = str(environ.get("HTTP_X_FORWARDED_HOST") or "").split(",")[0].strip()
-    hosts.append(forwarded)
-    return [f"{scheme}://{host.lower()}" for host in hosts if host for scheme in ("http", "https")]
+    """The server's own loopback origins (the demo page on this machine), from its listening port.
+
+    Neither ``Host`` nor ``X-Forwarded-Host`` is trusted: a client sets both.
+    """
+    request = environ.get("sanic.request")
+    port = getattr(getattr(request, "conn_info", None), "server_port", None)
+    if not port:
+        return []
+    return [f"http://{host}:{port}" for host in ("127.0.0.1", "localhost", "[::1]")]
 
 
 class OriginCheck:
-    """Decides which browser origins may connect: the server's own and the configured ones."""
+    """Decides which browser origins may connect: the configured ones and this machine's own."""
 
     def __init__(self, allowed: Sequence[str]):
         """``allowed``: origins such as ``https://www.clinic.example``; ``*`` allows all."""
@@ -234,8 +229,13 @@ class SocketIOInput(RasaSocketIOInput):
         self.max_chars = self.settings.max_message_chars
         self.limiter = rate_limiter(self.settings, self.name())
         self.origins = OriginCheck(self.settings.cors_origins)
-        self.sessions: Dict[str, str] = {}  # connection (socket id) -> confirmed session id
-        tune_rasa_server(self.settings.action_timeout)
+        self.signer = SessionSigner(session_secret(self.settings))
+        self.client_limits = ClientLimits(self.settings, self.name())
+        self.proxies = networks(self.settings.trusted_proxies)
+        # connection (socket id) -> (confirmed signed session id, conversation id)
+        self.sessions: Dict[str, Tuple[str, str]] = {}
+        self.clients: Dict[str, str] = {}  # connection -> client address
+        tune_rasa_server(self.settings.action_timeout, self.settings.action_secret)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "SocketIOInput":
@@ -283,9 +283,10 @@ class SocketIOInput(RasaSocketIOInput):
         if len(args) != 1 or not isinstance(args[0], dict):
             raise BadRequest(MESSAGE_SHAPE)
         data: Dict[str, Any] = args[0]
-        session = self.sessions.get(sid)
-        if session is None:
+        confirmed = self.sessions.get(sid)
+        if confirmed is None:
             raise BadRequest("no session yet: send session_request first")
+        session, conversation = confirmed
         claimed = data.get("session_id")
         if claimed is not None and claimed != session:
             raise BadRequest("'session_id' is not this connection's session")
@@ -301,19 +302,25 @@ class SocketIOInput(RasaSocketIOInput):
         if metadata is not None and not isinstance(metadata, dict):
             raise BadRequest(f"'{self.metadata_key}' must be a JSON object")
         text, truncated = clean_text(message, self.max_chars)
-        return Incoming(session, text, metadata or {}, truncated)
+        bounded = bounded_metadata(
+            metadata, self.settings.max_metadata_bytes, self.settings.max_metadata_depth
+        )
+        return Incoming(conversation, text, bounded, truncated)
 
     async def process(
         self,
         sio: AsyncServer,
         incoming: Incoming,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        client: str = "unknown",
     ) -> None:
-        """Run one message through the bot; the patient always gets a reply."""
+        """Run one message of ``client`` through the bot; the patient always gets a reply."""
         room = incoming.sender
         output = SocketIOOutput(sio, self.bot_message_evt, self.namespace)
         if not self.limiter.allow(room):
             await output.send_response(room, rate_limited_message(self.settings, room))
+        elif not self.client_limits.admit(client, room):
+            await output.send_response(room, busy_message(self.settings, room))
         else:
             if incoming.truncated:
                 note = SocketIOOutput(sio, self.bot_message_evt, self.namespace)
@@ -328,6 +335,8 @@ class SocketIOInput(RasaSocketIOInput):
                         metadata=incoming.metadata,
                     )
                 )
+            except Busy:
+                await output.send_response(room, busy_message(self.settings, room))
             except Exception as exc:  # noqa: BLE001 - the patient gets a reply, the log the place
                 logger.error("socketio channel: message processing failed: %s", where(exc))
             if not output.sent:
@@ -358,23 +367,33 @@ class SocketIOInput(RasaSocketIOInput):
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> bool:
-            return self.authorised(auth)
+            if not self.authorised(auth):
+                return False
+            request = (environ or {}).get("sanic.request")  # None if it already hung up
+            self.clients[sid] = request_client(request, self.proxies) if request else "unknown"
+            return True
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str, *_: Any) -> None:
             self.sessions.pop(sid, None)
+            self.clients.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, *args: Any) -> None:
             if not sio.manager.is_connected(sid, namespace or "/"):
                 return  # it hung up before this ran (e.g. later in the same POST): no rooms
             data = args[0] if args and isinstance(args[0], dict) else {}
-            session = session_for(data.get("session_id"))
+            session = data.get("session_id")
+            verified = self.signer.verify(session)
+            if verified is None:  # none, or not one this server issued: a new conversation
+                session = self.signer.issue()
+                verified = str(self.signer.verify(session))
+            room = conversation_id("widget", verified)
             previous = self.sessions.get(sid)
-            if previous is not None and previous != session:
-                await sio.leave_room(sid, previous, namespace=namespace)
-            await sio.enter_room(sid, session, namespace=namespace)
-            self.sessions[sid] = session
+            if previous is not None and previous[1] != room:
+                await sio.leave_room(sid, previous[1], namespace=namespace)
+            await sio.enter_room(sid, room, namespace=namespace)
+            self.sessions[sid] = (str(session), room)
             await sio.emit("session_confirm", session, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
@@ -384,6 +403,6 @@ class SocketIOInput(RasaSocketIOInput):
             except BadRequest as exc:
                 await sio.emit(ERROR_EVT, {"error": str(exc)}, room=sid, namespace=namespace)
                 return
-            await self.process(sio, incoming, on_new_message)
+            await self.process(sio, incoming, on_new_message, self.clients.get(sid, "unknown"))
 
         return hook

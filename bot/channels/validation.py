@@ -9,7 +9,11 @@ from typing import Any, Dict, Optional
 
 # Control characters, and lone surrogates (JSON "\ud800"): no UTF-8 for them, so a sender id
 # with one makes Rasa's SQL tracker store fail with a ValueError, on which it exits the server.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# C1 controls and bidi overrides/isolates are dropped too: shown raw in a staff console they can
+# disguise what a patient wrote.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 MAX_SENDER_CHARS = 128
 
 
@@ -35,6 +39,31 @@ def clean_text(text: str, max_chars: int) -> "tuple[str, bool]":
     return text, False
 
 
+def bounded_metadata(metadata: Any, max_bytes: int, max_depth: int) -> Dict[str, Any]:
+    """``metadata`` if it is an object within the size and depth bounds, else ``{}``.
+
+    Rasa stores a message's metadata with the conversation: unbounded, one request could store
+    megabytes, and nesting hundreds deep made Rasa log long tracebacks.
+    """
+    if not isinstance(metadata, dict) or not metadata or max_bytes == 0:
+        return {}
+    if _depth(metadata, max_depth) > max_depth:
+        return {}
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return {}
+    return metadata if size <= max_bytes else {}
+
+
+def _depth(value: Any, limit: int, level: int = 1) -> int:
+    """Nesting depth of ``value`` (containers only), counted no further than ``limit + 1``."""
+    if level > limit or not isinstance(value, (dict, list)):
+        return level if isinstance(value, (dict, list)) else level - 1
+    children = value.values() if isinstance(value, dict) else value
+    return max([level] + [_depth(child, limit, level + 1) for child in children])
+
+
 def parse_rest_body(body: bytes, max_bytes: int, max_chars: int) -> Incoming:
     """Validate a REST channel body ``{"sender", "message", "metadata"}``.
 
@@ -54,7 +83,9 @@ def parse_rest_body(body: bytes, max_bytes: int, max_chars: int) -> Incoming:
     message = data.get("message")
     if not isinstance(message, str):
         raise BadRequest("'message' is required and must be a string")
-    sender = data.get("sender", "default")
+    sender = data.get("sender")
+    if sender is None:
+        raise BadRequest("'sender' is required: a conversation id chosen by the caller")
     if isinstance(sender, str):
         sender = _CONTROL.sub("", sender)
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from handoffs.store import HandoffStore
-from scripts.stack import Stack, free_port
+from scripts.stack import TOOL_LIMITS_ENV, Stack, free_port
 from tests.fakes.graph_api import FakeGraphApi
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.receivers import SmtpReceiver, WebhookReceiver
@@ -78,6 +78,7 @@ def stack(
     if not (ROOT / "models" / "faqbot.tar.gz").is_file():
         pytest.fail("no trained model: run the tests with 'make test'")
     env = {
+        **TOOL_LIMITS_ENV,
         "DATABASE_URL": database_url,
         "FAQBOT_TRACKER_URL": tracker_url,
         "FAQBOT_WEBHOOK_URL": webhook.url,
@@ -86,6 +87,8 @@ def stack(
         "FAQBOT_SMTP_PORT": str(smtp.port),
         "FAQBOT_SMTP_TO": "staff@clinic.example",
         "FAQBOT_NOTIFY_RETRY_BASE": "0.5",
+        # The tests check one alert per handoff (the burst collapse has tests of its own).
+        "FAQBOT_ALERT_BURST": "10000",
         "FAQBOT_NOTIFY_RETRY_MAX": "1",
         "FAQBOT_EMERGENCY_NUMBERS": EMERGENCY_NUMBERS,
         "FAQBOT_ACTION_TIMEOUT": str(ACTION_TIMEOUT),

@@ -38,7 +38,7 @@ FOLLOW_UP = "and does it have side effects?"
 
 
 def stored_turns(url: str, sender: str) -> List[Tuple[str, str]]:
-    """``(type_name, name)`` of a conversation's stored events, oldest first."""
+    """``(type_name, name)`` of a REST sender's stored events, oldest first."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -47,7 +47,7 @@ def stored_turns(url: str, sender: str) -> List[Tuple[str, str]]:
                     "SELECT type_name, COALESCE(intent_name, action_name, '') FROM events "
                     "WHERE sender_id = :sender ORDER BY id"
                 ),
-                {"sender": sender},
+                {"sender": f"rest:{sender}"},
             ).fetchall()
     finally:
         engine.dispose()
@@ -132,6 +132,9 @@ def two_servers(
         "FAQBOT_NOTIFY_RETRY_BASE": "0.5",
         "FAQBOT_HANDOFF_SPOOL": str(tmp_path_factory.mktemp("spool") / "handoffs.jsonl"),
         "FAQBOT_CORS_ORIGINS": ALLOWED_ORIGIN,
+        # One action server for both Rasa servers: they share its secret.
+        "FAQBOT_ACTION_SECRET": "scale-out-action-secret",
+        "FAQBOT_ALERT_BURST": "10000",
     }
     log_dir = ROOT / "var" / "logs" / "tests" / "scale-out"
     action_port = free_port()
@@ -262,7 +265,9 @@ def test_a_handoff_made_while_its_database_is_down_is_stored_and_notified_once_i
 
     store = HandoffStore(handoff_database).warm_up()
     try:
-        saved = wait_for(lambda: [h for h in store.list() if h.sender_id == sender], timeout=30)
+        saved = wait_for(
+            lambda: [h for h in store.list() if h.sender_id == f"rest:{sender}"], timeout=30
+        )
         assert saved[0].reason == "user_request"
         assert [t.text for t in saved[0].turns if t.speaker == "patient"] == [
             "can I talk to a person please"

@@ -36,7 +36,7 @@ def test_request_for_a_person_saves_a_handoff_and_takes_a_valid_phone_number(
     saved = handoff_store.get(reference)
     assert saved is not None
     assert (saved.reason, saved.priority, saved.status) == ("user_request", "normal", "open")
-    assert (saved.channel, saved.sender_id) == ("rest", sender)
+    assert (saved.channel, saved.sender_id) == ("rest", f"rest:{sender}")
     assert saved.contact is not None and saved.contact.value == "+919876543210"
     assert [t.text for t in saved.turns if t.speaker == "patient"] == [
         "can I talk to a person please"

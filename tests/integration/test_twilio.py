@@ -244,7 +244,7 @@ def test_buttons_become_numbered_options_and_the_number_picks_the_payload(
     handed = wait_for_body(twilio_api, sender, "reference number")[-1]
     handoff = handoff_store.get(handed.split("reference number is ")[1][:9])
     assert handoff is not None
-    assert (handoff.channel, handoff.sender_id) == ("twilio", sender)
+    assert (handoff.channel, handoff.sender_id) == ("twilio", f"twilio:{sender}")
     assert handoff.contact is not None
     assert (handoff.contact.kind, handoff.contact.value) == ("phone", sender[len("whatsapp:") :])
 

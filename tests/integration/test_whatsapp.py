@@ -261,7 +261,7 @@ def test_reply_button_is_interactive_and_tapping_it_hands_over_with_the_phone_nu
     reference = handed.split("reference number is ")[1][:9]
     handoff = handoff_store.get(reference)
     assert handoff is not None
-    assert handoff.channel == "whatsapp" and handoff.sender_id == sender
+    assert handoff.channel == "whatsapp" and handoff.sender_id == f"whatsapp:{sender}"
     assert handoff.contact is not None
     assert (handoff.contact.kind, handoff.contact.value) == ("phone", f"+{sender}")
 

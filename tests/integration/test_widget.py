@@ -232,7 +232,7 @@ def test_an_unusable_session_id_gets_a_fresh_session(stack: Stack) -> None:
         finally:
             await chat.close()
 
-    assert re.fullmatch(r"[0-9a-f]{32}", asyncio.run(scenario()))
+    assert re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{32}", asyncio.run(scenario()))
 
 
 def test_very_long_message_is_cut_with_a_note_and_answered(stack: Stack) -> None:
