@@ -54,7 +54,7 @@ ask: install ## staff: one question through the whole bot, e.g. make ask Q="what
 	@$(PY) -m scripts.ask ask "$(Q)" $(ARGS)
 
 eval: prepare ## evaluate the running bot on CASES (default tests/eval/dev.yml)
-	@$(PY) -m scripts.evaluate $(CASES)
+	@$(PY) -m scripts.evaluate $(CASES) $(ARGS)
 
 bench: prepare ## benchmarks vs the stock rasa-init bot (25-30 min): bench/results.{json,md}, bench/latency.png
 	@$(PY) -m bench $(ARGS)

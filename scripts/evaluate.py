@@ -1,8 +1,9 @@
 """``make eval CASES=...``: run every case through the real bot's REST channel and score it.
 
 Starts the trained model, the action server and the Rasa server on free loopback ports, sends each
-case as a fresh conversation, stops everything, prints a table and, as its last line, one JSON
-object with the metrics (see :func:`knowledge.evaluation.summarise`).
+single case as a fresh conversation and each conversation's turns one after another from one
+sender, stops everything, prints a table and, as its last line, one JSON object with the metrics
+(see :func:`knowledge.evaluation.summarise`). ``--show-misses`` lists what went wrong.
 """
 
 from __future__ import annotations
@@ -16,30 +17,32 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from knowledge.config import Settings
-from knowledge.evaluation import Case, CaseError, Outcome, load_cases, summarise
+from knowledge.evaluation import Case, CaseError, Outcome, load_suite, summarise
 from knowledge.service import FaqService
-from scripts.stack import MODEL_DIR, ROOT, Stack, free_port, post_json
+from scripts.stack import MODEL_DIR, ROOT, TOOL_LIMITS_ENV, Stack, free_port, post_json
 
 
 def outcome_of(case: Case, messages: Sequence[Dict[str, Any]], texts: Dict[str, str]) -> Outcome:
-    """Decision kinds and ranked passage texts from the bot's REST messages."""
-    kinds: List[str] = []
-    ranked: List[str] = []
+    """Decision kinds, asserted passages and ranked passage texts from the bot's REST messages."""
+    outcome = Outcome(case, [])
     seen: set = set()
     for message in messages:
         custom = message.get("custom")
         if not isinstance(custom, dict):
             continue
-        kinds.append(str(custom.get("kind")))
-        for cited in custom.get("citations") or []:
-            if cited.get("id") not in seen:
-                seen.add(cited.get("id"))
-                ranked.append(str(cited.get("text", "")))
-        for item in custom.get("ranking") or []:
-            if item.get("id") not in seen and item.get("id") in texts:
-                seen.add(item.get("id"))
-                ranked.append(texts[item["id"]])
-    return Outcome(case, kinds, ranked)
+        kind = str(custom.get("kind"))
+        outcome.kinds.append(kind)
+        cited = [str(c.get("text", "")) for c in custom.get("citations") or []]
+        if kind == "answer":
+            outcome.answer_texts.extend(cited)
+        elif kind == "clarify":
+            outcome.choice_texts.extend(cited)
+        for item in [*(custom.get("citations") or []), *(custom.get("ranking") or [])]:
+            passage = item.get("id")
+            if passage not in seen and passage in texts:
+                seen.add(passage)
+                outcome.ranked_texts.append(texts[passage])
+    return outcome
 
 
 def baseline_ranks(service: FaqService, cases: Sequence[Case], mode: str) -> List[Optional[int]]:
@@ -52,39 +55,61 @@ def baseline_ranks(service: FaqService, cases: Sequence[Case], mode: str) -> Lis
     return ranks
 
 
-def _table(summary: Dict[str, Any]) -> str:
+def _table(summary: Dict[str, Any], indent: str = "  ") -> str:
     rows = []
     for group, metrics in summary.items():
         if group == "baselines":
             for name, values in metrics.items():
-                rows.append(f"  baseline {name:<8} hit@1={values['hit@1']:.3f}")
-            continue
-        values = "  ".join(f"{k}={v}" for k, v in metrics.items())
-        rows.append(f"  {group:<16} {values}")
+                rows.append(f"{indent}baseline {name:<8} hit@1={values['hit@1']:.3f}")
+        elif group in ("by_lang", "conversation_turns"):
+            parts = metrics.items() if group == "by_lang" else [("turns", metrics)]
+            for name, sub in parts:
+                rows.append(f"{indent}{group} {name}:")
+                rows.append(_table(sub, indent + "    "))
+        else:
+            values = "  ".join(f"{k}={v}" for k, v in metrics.items())
+            rows.append(f"{indent}{group:<16} {values}")
     return "\n".join(rows)
+
+
+def _miss(outcome: Outcome, where: str = "") -> str:
+    what = "wrong passage" if outcome.answered_wrong() else ",".join(outcome.kinds)
+    return (
+        f"  miss{where} [{outcome.case.expect}/{outcome.case.lang}] {outcome.case.text!r} -> {what}"
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the evaluation; exit 0 when it ran (the metrics are judged by the caller)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("cases", type=Path)
+    parser.add_argument(
+        "cases", type=Path, nargs="+", help="case files (cases and/or conversations)"
+    )
     parser.add_argument("--show-misses", action="store_true", help="list the cases it got wrong")
     parser.add_argument(
         "--model", type=Path, default=MODEL_DIR, help="model file or folder [models/]"
     )
     args = parser.parse_args(argv)
     try:
-        cases = load_cases(args.cases)
+        suites = [load_suite(path) for path in args.cases]
     except CaseError as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
+    cases = [c for suite in suites for c in suite.cases]
+    dialogues = [c for suite in suites for c in suite.conversations]
     service = FaqService(Settings.from_env()).warm_up()
     texts = service.passage_texts()
-    print(f"eval: {len(cases)} cases from {args.cases}; starting the bot...", flush=True)
+    names = ", ".join(str(p) for p in args.cases)
+    print(
+        f"eval: {len(cases)} cases and {len(dialogues)} conversations from {names}; "
+        "starting the bot...",
+        flush=True,
+    )
     outcomes: List[Outcome] = []
+    conversations: List[List[Outcome]] = []
     scratch = tempfile.TemporaryDirectory(prefix="faqbot-eval-")
     # Escalations made by the evaluation go to a throwaway handoff store, never the clinic's.
-    env = {"DATABASE_URL": f"sqlite:///{scratch.name}/handoffs.db"}
+    env = {**TOOL_LIMITS_ENV, "DATABASE_URL": f"sqlite:///{scratch.name}/handoffs.db"}
     with scratch, Stack(
         free_port(),
         free_port(),
@@ -92,20 +117,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         log_dir=ROOT / "var" / "logs" / "eval",
         extra_env=env,
     ) as stack:
-        for i, case in enumerate(cases):
-            sender = f"eval-{i}-{uuid.uuid4().hex[:8]}"
+
+        def say(sender: str, case: Case) -> Outcome:
             reply = post_json(stack.rest_url, {"sender": sender, "message": case.text}, 60)
-            outcomes.append(outcome_of(case, reply if isinstance(reply, list) else [], texts))
+            return outcome_of(case, reply if isinstance(reply, list) else [], texts)
+
+        for i, case in enumerate(cases):
+            outcomes.append(say(f"eval-{i}-{uuid.uuid4().hex[:8]}", case))
+        for i, dialogue in enumerate(dialogues):
+            sender = f"eval-conversation-{i}-{uuid.uuid4().hex[:8]}"
+            conversations.append([say(sender, turn) for turn in dialogue.turns])
     answers = [c for c in cases if c.expect == "answer"]
     baselines = {
         "bm25": baseline_ranks(service, answers, "lexical"),
         "dense": baseline_ranks(service, answers, "dense"),
     }
-    summary = summarise(outcomes, baselines)
+    summary = summarise(outcomes, baselines, conversations)
     if args.show_misses:
         for outcome in outcomes:
             if not outcome.correct():
-                print(f"  miss [{outcome.case.expect}] {outcome.case.text!r} -> {outcome.kinds}")
+                print(_miss(outcome))
+        for dialogue, turns in zip(dialogues, conversations):
+            for j, outcome in enumerate(turns, start=1):
+                if not outcome.correct():
+                    print(_miss(outcome, f" {dialogue.name!r} turn {j}"))
     print(_table(summary))
     print(json.dumps(summary), flush=True)
     return 0

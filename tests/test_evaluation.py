@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.evaluation import Case, CaseError, Outcome, load_cases, normalise, summarise
+from knowledge.evaluation import (
+    Case,
+    CaseError,
+    Outcome,
+    load_cases,
+    load_suite,
+    normalise,
+    summarise,
+)
 
 
 def test_normalise_folds_quotes_dashes_space_and_case() -> None:
@@ -24,9 +32,9 @@ def test_hit_rank_finds_the_first_passage_with_a_key() -> None:
 def test_summary_metrics() -> None:
     answer = Case("a", "answer", ("key",))
     outcomes = [
-        Outcome(answer, ["answer"], ["key"]),
-        Outcome(answer, ["answer"], ["x", "y", "key"]),
-        Outcome(answer, ["no_answer"], ["x"]),
+        Outcome(answer, ["answer"], ["key"], answer_texts=["the key"]),
+        Outcome(answer, ["answer"], ["x", "y", "key"], answer_texts=["x"]),
+        Outcome(answer, ["no_answer"], ["key"]),
         Outcome(Case("o", "out_of_scope"), ["no_answer"]),
         Outcome(Case("o2", "out_of_scope"), ["answer"]),
         Outcome(Case("m", "medical_advice"), ["medical_advice"]),
@@ -35,16 +43,25 @@ def test_summary_metrics() -> None:
         Outcome(Case("c", "chitchat"), ["chitchat"]),
     ]
     summary = summarise(outcomes, {"bm25": [1, None, None], "dense": [2, 1, None]})
+    # Judged as the patient sees it: a top-ranked passage under "I don't know" is not an answer.
     assert summary["answer"] == {
         "n": 3,
-        "hit@1": 0.3333,
-        "hit@3": 0.6667,
-        "mrr": 0.4444,
-        "answered": 0.6667,
+        "correct": 0.3333,
+        "wrong": 0.3333,
+        "clarify_hit": 0.0,
+        "silent": 0.3333,
+        "hit@1": 0.6667,
+        "hit@3": 1.0,
+        "mrr": 0.7778,
     }
     assert summary["out_of_scope"] == {"n": 2, "accuracy": 0.5}
     assert summary["medical_advice"] == {"n": 1, "recall": 1.0, "precision": 0.5}
-    assert summary["emergency"] == {"n": 1, "recall": 0.0, "precision": 0.0}
+    assert summary["emergency"] == {
+        "n": 1,
+        "recall": 0.0,
+        "precision": 0.0,
+        "false_alarm_rate": 0.0,
+    }
     assert summary["human"] == {"n": 1, "recall": 1.0}
     assert summary["chitchat"] == {"n": 1, "accuracy": 1.0}
     assert summary["baselines"] == {"bm25": {"hit@1": 0.3333}, "dense": {"hit@1": 0.3333}}
@@ -54,7 +71,7 @@ def test_summary_metrics() -> None:
     ("content", "error"),
     [
         ("cases: [", "cannot read"),
-        ("- just a list", "'cases' list"),
+        ("- just a list", "'cases' or 'conversations' list"),
         ("cases:\n- {text: hi, expect: maybe}", "expect='maybe'"),
         ("cases:\n- {text: hi, expect: answer}", "needs 'keys'"),
         ("cases:\n- {expect: chitchat}", "'text' string"),
@@ -105,3 +122,48 @@ def test_eval_cases_are_kept_out_of_the_training_data(case_file: str) -> None:
     for case in load_cases(Path(case_file)):
         if case.expect != "chitchat":
             assert case.text.lower() not in training, case.text
+
+
+def test_conversations_languages_and_false_alarms(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yml"
+    path.write_text(
+        "cases:\n"
+        '- {text: "seene me dard", expect: emergency, lang: hinglish}\n'
+        '- {text: "no chest pain, just asking", expect: out_of_scope}\n'
+        "conversations:\n"
+        "- name: follow-up\n"
+        "  turns:\n"
+        '  - {text: "ulcers?", expect: answer, keys: ["key"]}\n'
+        '  - {text: "ok", expect: any}\n'
+        '  - {text: "and sessions?", expect: answer, keys: ["other"]}\n'
+    )
+    suite = load_suite(path)
+    assert [c.lang for c in suite.cases] == ["hinglish", "en"]
+    [conversation] = suite.conversations
+    assert [t.expect for t in conversation.turns] == ["answer", "any", "answer"]
+    outcomes = [
+        Outcome(suite.cases[0], ["emergency"]),
+        Outcome(suite.cases[1], ["emergency"]),  # a false alarm
+    ]
+    turns = [
+        Outcome(conversation.turns[0], ["answer"], answer_texts=["key"]),
+        Outcome(conversation.turns[1], ["chitchat"]),
+        Outcome(conversation.turns[2], ["clarify"], choice_texts=["x", "other"]),
+    ]
+    summary = summarise(outcomes, {}, [turns])
+    assert summary["emergency"]["false_alarm_rate"] == 1.0
+    assert summary["by_lang"]["hinglish"]["emergency"]["recall"] == 1.0
+    assert summary["conversation_turns"]["answer"]["correct"] == 0.5
+    assert summary["conversation_turns"]["answer"]["clarify_hit"] == 0.5
+    assert summary["conversations"] == {"n": 1, "all_turns_right": 0.0}
+
+
+def test_every_key_of_every_eval_set_is_verbatim_in_the_articles() -> None:
+    root = Path(__file__).resolve().parent
+    sources = root.parent / "knowledge" / "sources"
+    articles = normalise(" ".join(p.read_text(encoding="utf-8") for p in sources.glob("*.txt")))
+    missing = []
+    for path in sorted((root / "eval").glob("*.yml")):
+        for case in load_suite(path).all_cases:
+            missing += [(path.name, key) for key in case.keys if normalise(key) not in articles]
+    assert not missing
