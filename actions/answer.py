@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.messages import Message, answer_message, unreadable_message, with_disclaimer
+from actions.texts import LANGUAGE_SLOT
 from knowledge.config import Settings
 from knowledge.search import ANSWER, CLARIFY
 
@@ -19,8 +20,6 @@ logger = logging.getLogger(__name__)
 CONDITION_SLOT = "condition"
 DISCLAIMER_SLOT = "disclaimer_shown"
 PASSAGE_ENTITY = "passage_id"
-OUT_OF_SCOPE_CONFIDENCE = 0.6  # NLU this sure a message is out of scope raises the answer bar
-OUT_OF_SCOPE_BAR_RAISE = 0.08
 _WORD = re.compile(r"\w", re.UNICODE)
 
 
@@ -38,6 +37,18 @@ def disclaimer_once(message: Message, tracker: Tracker) -> Tuple[Message, List[E
     if not disclaimer or tracker.get_slot(DISCLAIMER_SLOT):
         return message, []
     return with_disclaimer(message, disclaimer), [SlotSet(DISCLAIMER_SLOT, True)]
+
+
+def previous_question(tracker: Tracker) -> Optional[str]:
+    """The patient's message before the latest one (for a correction), if any."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                text = event.get("text")
+                return str(text) if isinstance(text, str) and text.strip() else None
+    return None
 
 
 def has_words(text: str) -> bool:
@@ -70,15 +81,14 @@ class ActionAnswerQuestion(Action):
                 return []
         else:
             intent = tracker.latest_message.get("intent") or {}
-            threshold = None
-            if (
-                intent.get("name") == "out_of_scope"
-                and (intent.get("confidence") or 0.0) >= OUT_OF_SCOPE_CONFIDENCE
-            ):
-                threshold = service.settings.answer_threshold + OUT_OF_SCOPE_BAR_RAISE
-            condition = tracker.get_slot(CONDITION_SLOT)
-            reply = await runtime.call(service.ask, text, condition, None, threshold)
-        message = answer_message(reply)
+            reply = await runtime.call(
+                service.ask,
+                text,
+                condition=tracker.get_slot(CONDITION_SLOT),
+                intent=(str(intent.get("name")), float(intent.get("confidence") or 0.0)),
+                previous=previous_question(tracker),
+            )
+        message = answer_message(reply, tracker.get_slot(LANGUAGE_SLOT))
         events: List[EventType] = []
         if reply.kind in (ANSWER, CLARIFY):
             message, events = disclaimer_once(message, tracker)

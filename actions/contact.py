@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import staff
+from actions.answer import ActionAnswerQuestion
 from actions.escalation import CONTACT_WANTED_SLOT, REFERENCE_SLOT, handoff_payload
 from actions.messages import payload
 from handoffs.contact import parse_contact
@@ -109,12 +110,9 @@ class ActionSaveContact(Action):
         if value is None:  # contact details typed outside the form
             parsed = parse_contact(tracker.latest_message.get("text") or "", settings.phone_region)
             if parsed.contact is None:
-                dispatcher.utter_message(
-                    text=INVALID_TEXT + " If you would like staff to contact you, say "
-                    '"talk to a person".',
-                    json_message=payload("contact_invalid"),
-                )
-                return []
+                # The bot did not ask for contact details: the message is answered as what it
+                # most likely is, a question (often one with a number in it).
+                return await ActionAnswerQuestion().run(dispatcher, tracker, domain)
             value = encode(parsed.contact)
         contact = decode(value)
         reference = tracker.get_slot(REFERENCE_SLOT)

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime, staff
 from actions.answer import CONDITION_SLOT, disclaimer_once, has_words
 from actions.messages import handoff_text, medical_advice_messages, payload
+from actions.texts import LANGUAGE_SLOT, translated
 from handoffs.records import Handoff
 from knowledge.config import Settings
 
@@ -43,13 +44,14 @@ def handoff_payload(handoff: staff.Escalation) -> Optional[Dict[str, Any]]:
     return {"reference": handoff.reference, "reason": handoff.reason}
 
 
-def told(handoff: staff.Escalation, settings: Settings) -> str:
-    """The sentence about the handoff."""
+def told(handoff: staff.Escalation, settings: Settings, language: Optional[str] = None) -> str:
+    """The sentence about the handoff, in the patient's language."""
     return handoff_text(
         handoff.reference if isinstance(handoff, Handoff) else None,
         settings.handoff_next_steps,
         settings.clinic_contact,
         queued=isinstance(handoff, staff.Queued),
+        language=language,
     )
 
 
@@ -80,11 +82,12 @@ class ActionMedicalAdvice(Action):
         if has_words(text):
             service = await runtime.service()
             general = await runtime.call(
-                service.ask, text, tracker.get_slot(CONDITION_SLOT), None, None
+                service.ask, text, condition=tracker.get_slot(CONDITION_SLOT)
             )
         handoff = await staff.escalate(tracker, "medical_advice")
+        language = tracker.get_slot(LANGUAGE_SLOT)
         messages = medical_advice_messages(
-            general, handoff_payload(handoff), told(handoff, settings)
+            general, handoff_payload(handoff), told(handoff, settings, language), language
         )
         messages[0], events = disclaimer_once(messages[0], tracker)
         events += handoff_events(handoff)
@@ -107,8 +110,10 @@ class ActionRequestHuman(Action):
         settings = Settings.from_env()
         reason = "no_answer" if last_bot_kind(tracker) == "no_answer" else "user_request"
         handoff = await staff.escalate(tracker, reason)
+        language = tracker.get_slot(LANGUAGE_SLOT)
+        of_course = translated("of_course", language) or "Of course."
         dispatcher.utter_message(
-            text=f"Of course. {told(handoff, settings)}",
+            text=f"{of_course} {told(handoff, settings, language)}",
             json_message=payload("handoff", handoff=handoff_payload(handoff)),
         )
         return handoff_events(handoff)
@@ -126,15 +131,22 @@ class ActionEscalateEmergency(Action):
     ) -> List[EventType]:
         """Save the urgent handoff and say so in one short line."""
         handoff = await staff.escalate(tracker, "emergency")
+        language = tracker.get_slot(LANGUAGE_SLOT)
         if isinstance(handoff, Handoff):
-            alerted = f"I have also alerted our clinic's staff (reference {handoff.reference})."
+            alerted = translated("alerted", language, reference=handoff.reference) or (
+                f"I have also alerted our clinic's staff (reference {handoff.reference})."
+                " Please call for help first."
+            )
         elif isinstance(handoff, staff.Queued):
-            alerted = "Our clinic's staff will also be alerted as soon as their system is back."
+            alerted = (
+                "Our clinic's staff will also be alerted as soon as their system is back."
+                " Please call for help first."
+            )
         else:
             alerted = ""
         if alerted:
             dispatcher.utter_message(
-                text=f"{alerted} Please call for help first.",
+                text=alerted,
                 json_message=payload("handoff", handoff=handoff_payload(handoff)),
             )
         # The self-harm flag belongs to this message only; a later emergency is judged afresh.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Optional
 
+from actions.texts import translated
 from knowledge.search import ANSWER, CLARIFY
 from knowledge.service import PAYLOAD_SCHEMA, Reply
 
@@ -35,10 +36,20 @@ def quote_block(reply: Reply, lead: str) -> str:
     return f"{lead}\n“{reply.quote}”\nSource: {top.citation}"
 
 
-def answer_message(reply: Reply) -> Message:
-    """The patient-facing message for an answer, clarify or no-answer reply."""
+def human_button(language: Optional[str] = None) -> Dict[str, str]:
+    """The "Talk to a person" button, labelled in the patient's language."""
+    return {**HUMAN_BUTTON, "title": translated("human_button", language) or HUMAN_BUTTON["title"]}
+
+
+def answer_message(reply: Reply, language: Optional[str] = None) -> Message:
+    """The patient-facing message for an answer, clarify or no-answer reply.
+
+    In Hindi or Hinglish the quote stays English (the articles are), with the lead in the
+    patient's language; "I don't know" says that the bot answers from English articles.
+    """
     if reply.kind == ANSWER:
-        text = quote_block(reply, "Here is what our article says:")
+        lead = translated("answer_lead", language) or "Here is what our article says:"
+        text = quote_block(reply, lead)
         return {"text": text, "json_message": reply.payload()}
     if reply.kind == CLARIFY:
         buttons = [
@@ -54,12 +65,13 @@ def answer_message(reply: Reply) -> Message:
             "json_message": reply.payload(),
         }
     return {
-        "text": (
+        "text": translated("no_answer", language)
+        or (
             "I'm sorry, I don't know: I could not find an answer to that in the clinic's "
             "articles, and I only answer from them. You can rephrase the question, or ask to "
             "talk to a member of staff."
         ),
-        "buttons": [HUMAN_BUTTON],
+        "buttons": [human_button(language)],
         "json_message": reply.payload(),
     }
 
@@ -79,7 +91,10 @@ def unreadable_message() -> Message:
 
 
 def medical_advice_messages(
-    general: Optional[Reply], handoff: Optional[Dict[str, Any]] = None, handed_over: str = ""
+    general: Optional[Reply],
+    handoff: Optional[Dict[str, Any]] = None,
+    handed_over: str = "",
+    language: Optional[str] = None,
 ) -> List[Message]:
     """The reply to a request for personal medical advice, with general information if it fits.
 
@@ -87,24 +102,26 @@ def medical_advice_messages(
         general: The FAQ reply to the message, quoted as general information when it answers.
         handoff: ``{"reference": ..., "reason": ...}`` of the staff handoff, for the payload.
         handed_over: The sentence telling the patient what happens next (see ``handoff_text``).
+        language: The patient's language (``hi``, ``hinglish``; English otherwise).
     """
     data = general.payload() if general is not None else {"citations": [], "ranking": []}
     citations: List[Dict[str, Any]] = []
     messages: List[Message] = []
-    text = (
+    text = translated("refusal", language) or (
         "I can't give advice about your own health, medicines or results: that needs a doctor "
         "who knows your situation."
     )
     text += " " + (handed_over or "Please talk to the clinic's medical staff or your own doctor.")
     if general is not None and general.kind == ANSWER:
         citations = data["citations"]
+        lead = translated("general_lead", language)
         text += "\n" + quote_block(
-            general, "General information from our articles (not advice for you):"
+            general, lead or "General information from our articles (not advice for you):"
         )
     messages.append(
         {
             "text": text,
-            "buttons": [] if handoff else [HUMAN_BUTTON],
+            "buttons": [] if handoff else [human_button(language)],
             "json_message": payload(
                 "medical_advice", citations=citations, ranking=data["ranking"], handoff=handoff
             ),
@@ -114,12 +131,24 @@ def medical_advice_messages(
 
 
 def handoff_text(
-    reference: Optional[str], next_steps: str, clinic_contact: str, queued: bool = False
+    reference: Optional[str],
+    next_steps: str,
+    clinic_contact: str,
+    queued: bool = False,
+    language: Optional[str] = None,
 ) -> str:
     """What the patient is told after a handoff: the reference and what happens next.
 
     ``queued`` means the store was down and the request waits in the spool.
     """
+    if reference is not None and not queued:
+        said = translated("handed_over", language, reference=reference, contact=clinic_contact)
+        if said:
+            return said
+    if reference is None and not queued:
+        said = translated("not_handed_over", language, contact=clinic_contact)
+        if said:
+            return said
     if queued:
         return (
             "Our staff system is not reachable just now, so I have kept your request and it will "

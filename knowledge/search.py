@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Collection, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class Searcher:
         vector: np.ndarray,
         prefer_condition: Optional[str] = None,
         mode: str = "hybrid",
+        within: Optional[Collection[str]] = None,
     ) -> List[Hit]:
         """All passages ranked for the query, best first.
 
@@ -90,6 +91,7 @@ class Searcher:
             vector: Its unit embedding, shape ``(dim,)``.
             prefer_condition: Condition under discussion; its passages get a small boost.
             mode: ``hybrid`` (fused), ``dense`` or ``lexical`` alone (the baselines).
+            within: Only passages of these conditions (``None``: all).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
@@ -105,6 +107,8 @@ class Searcher:
             fused = (1.0 - weight) * dense + weight * lexical
         hits = []
         for i, passage in enumerate(self.index.passages):
+            if within is not None and passage.condition not in within:
+                continue
             boost = self.settings.condition_boost if passage.condition == prefer_condition else 0.0
             hits.append(
                 Hit(

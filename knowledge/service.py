@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -16,8 +17,22 @@ from knowledge.search import ANSWER, CLARIFY, Hit, Searcher
 from knowledge.sectioning import Passage
 from knowledge.sources import KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
+from knowledge.translate import english_query
 
 MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; longer text adds only noise and cost
+GENERAL = "general"
+OUT_OF_SCOPE_SURE = 0.6  # NLU this sure a message is out of scope raises the answer bar
+OUT_OF_SCOPE_BAR_RAISE = 0.08
+_CORRECTION = re.compile(
+    r"\b(i\W+meant|i\W+mean|i\W+was\W+(asking|talking)|not\W+\w+\W+(but|i\W+meant)|sorry|actually|"
+    r"no\W+no|galti|matlab)\b",
+    re.IGNORECASE,
+)
+
+
+def is_correction(text: str) -> bool:
+    """Whether a message corrects which condition the patient meant ("sorry, I meant ...")."""
+    return bool(_CORRECTION.search(text)) and len(text.split()) <= 12
 
 
 @dataclass(frozen=True)
@@ -132,37 +147,65 @@ class FaqService:
     def ask(
         self,
         question: str,
+        *,
         condition: Optional[str] = None,
         vector: Optional[np.ndarray] = None,
         threshold: Optional[float] = None,
+        intent: Optional[Tuple[str, float]] = None,
+        previous: Optional[str] = None,
         mode: str = "hybrid",
     ) -> Reply:
-        """Answer a question from the articles.
+        """Answer a question from the articles: the one decision path of the bot, CLI and eval.
+
+        A question naming no condition, asked while one is under discussion, is a follow-up: it
+        is answered from that condition's article or the general FAQ, by what it asks (not by
+        the article's title). A question naming a condition switches to it. A correction ("no,
+        I meant the nerves") asks the ``previous`` question again for the named condition. A
+        Hindi or Hinglish question is searched with its English words (:mod:`knowledge.translate`).
 
         Args:
             question: The patient's message.
             condition: Condition remembered from earlier in the conversation.
-            vector: The question's embedding, if already computed.
+            vector: The question's embedding, if already computed (English questions only).
             threshold: Answer bar to use instead of the configured one.
+            intent: The NLU's ``(intent, confidence)``; an out-of-scope one raises the bar.
+            previous: The patient's previous question, for a correction.
             mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
         """
         _, searcher, topics, _ = self._parts()
         question = question[:MAX_QUESTION_CHARS]
-        named = topics.detect(question)
-        topic = named or condition
-        query = question
-        if named is None and condition is not None:
-            # A follow-up ("and how many sessions?") is read in the context of the condition.
-            query = f"{question} {topics.label(condition)}"
+        query = english_query(question)
+        translated = query != question
+        if translated:
             vector = None
+        named = topics.detect(query)
+        if named is not None and previous and is_correction(query):
+            previous_query = english_query(previous[:MAX_QUESTION_CHARS])
+            translated = translated or previous_query != previous[:MAX_QUESTION_CHARS]
+            query, vector = previous_query, None
+        topic = named or condition
+        within: Optional[Tuple[str, str]] = None
+        if named is None and condition is not None:
+            within = (condition, GENERAL)  # a follow-up: the condition's article or the FAQ
         if vector is None:
             vector = self.embed(query)
-        hits = searcher.rank(query, vector, prefer_condition=topic, mode=mode)
-        decision = searcher.decide(hits, threshold=threshold)
+        bar = self.settings.answer_threshold if threshold is None else threshold
+        if translated and threshold is None:
+            bar = max(bar, self.settings.translated_threshold)
+        if intent is not None and intent[0] == "out_of_scope" and intent[1] >= OUT_OF_SCOPE_SURE:
+            bar += OUT_OF_SCOPE_BAR_RAISE
+        hits = searcher.rank(query, vector, prefer_condition=topic, mode=mode, within=within)
+        decision = searcher.decide(hits, threshold=bar)
+        if within is not None:
+            # A follow-up is answered from the condition's own article when it answers it.
+            own = searcher.rank(query, vector, mode=mode, within=within[:1])
+            first = searcher.decide(own, threshold=bar)
+            if first.kind == ANSWER:
+                hits, decision = own, first
         ranking = tuple(hits[: self.settings.top_k])
         if decision.kind == ANSWER:
             top = decision.hits[0]
-            topic = top.passage.condition if top.passage.condition != "general" else topic
+            topic = top.passage.condition if top.passage.condition != GENERAL else topic
             return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector), ranking)
         return Reply(decision.kind, topic, decision.hits, ranking=ranking)
 

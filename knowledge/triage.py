@@ -1,7 +1,13 @@
-"""Red-flag screen: emergencies and personal medical-advice requests, from patterns kept as data.
+"""Red-flag screen: emergencies, personal medical-advice requests and requests for a person.
 
-A learned intent alone misses phrasings it never saw; this screen catches red-flag terms and
-patterns (misspellings included). The bot escalates when either the intent or the screen fires.
+A learned intent alone misses phrasings it never saw (and the English-trained one knows no Hindi);
+this screen catches red-flag terms and patterns kept as data (misspellings, lay words, Hinglish and
+Devanagari Hindi included). The bot escalates when either the intent or the screen fires.
+
+An emergency pattern that matches only where the message denies it ("no chest pain", "seene mein
+dard nahi hai") or places it in the past ("had a stroke five years ago") does not count: those
+are the commonest false alarms, and a false alarm frightens the patient and costs staff an
+urgent call. Any other match of the same message still counts.
 """
 
 from __future__ import annotations
@@ -15,8 +21,35 @@ import yaml
 
 EMERGENCY = "emergency"
 MEDICAL_ADVICE = "medical_advice"
+REQUEST_HUMAN = "request_human"
 SELF_HARM = "self_harm"
-LEVELS = (EMERGENCY, MEDICAL_ADVICE)  # in order of precedence
+LEVELS = (EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN)  # in order of precedence
+# Words that deny what follows them ("no", "not", "without") or precede them (Hindi "nahi").
+_DENIED_BEFORE = re.compile(
+    r"\b(no|not|never|without|denies|denied|nor|free\W+of|none\W+of|zero)\W+(\w+\W+){0,2}$",
+    re.IGNORECASE,
+)
+_DENIED_AFTER = re.compile(r"^\W*(\w+\W+){0,2}(nahi|bilkul\W+nahi|नहीं|नही)\b", re.IGNORECASE)
+_PAST_AFTER = re.compile(
+    r"^.{0,40}?\b(\d+|a|one|two|three|four|five|six|few|several|many|ek|do|teen|char|paanch|"
+    r"kai)\W+(years?|yrs?|months?|saal|sal|mahine|mahina|varsh|साल|महीने)\W+(ago|back|pehle|"
+    r"pahle|पहले)\b",
+    re.IGNORECASE,
+)
+_PAST_BEFORE = re.compile(
+    r"\b(history\W+of|years\W+ago|last\W+year|in\W+(19|20)\d\d|used\W+to\W+have|"
+    r"survived|recovered\W+from|pichle|pichhle|pichhli|pichli)\W+(\w+\W+){0,6}$|"
+    r"(पिछले|पिछली)\s*(\S+\s+){0,6}$",
+    re.IGNORECASE,
+)
+# Hindi past tense right after the match ("behosh hua tha", "बेहोश हुए थे"): it happened before.
+_PAST_TENSE_AFTER = re.compile(
+    r"^\W*(\w+\W+){0,1}(hua|hui|hue|gaya|gayi|gaye)\W+(tha|thi|the)\b|^\s*(\S+\s+){0,1}"
+    r"(हुआ|हुई|हुए|गया|गई|गए)\s*(था|थी|थे)",
+    re.IGNORECASE,
+)
+# Spelling variants of Hinglish words, read as one (patterns spell them "nahi").
+_VARIANTS = re.compile(r"\b(nhi|nahin|nahee|nai|nhin)\b", re.IGNORECASE)
 DEFAULT_PATTERNS = Path(__file__).resolve().parent / "safety" / "red_flags.yml"
 
 
@@ -34,7 +67,7 @@ class Flag:
     @property
     def crisis(self) -> bool:
         """Whether the message suggests self-harm (the reply adds a crisis line)."""
-        return self.rule == SELF_HARM
+        return self.level == EMERGENCY and self.rule == SELF_HARM
 
 
 class RedFlagScreen:
@@ -80,8 +113,21 @@ class RedFlagScreen:
 
         Emergencies win over medical advice; within a level, the first matching rule.
         """
-        normal = " ".join(text.replace("’", "'").split())
+        normal = _VARIANTS.sub("nahi", " ".join(text.replace("’", "'").split()))
         for level, rule, pattern in self._rules:
-            if pattern.search(normal):
-                return Flag(level, rule)
+            for match in pattern.finditer(normal):
+                if level != EMERGENCY or not _denied_or_past(normal, match):
+                    return Flag(level, rule)
         return None
+
+
+def _denied_or_past(text: str, match: "re.Match[str]") -> bool:
+    """Whether an emergency match is denied or in the past (see the module doc)."""
+    before, after = text[max(0, match.start() - 40) : match.start()], text[match.end() :]
+    if _DENIED_BEFORE.search(before) or _DENIED_AFTER.search(after[:30]):
+        return True
+    return bool(
+        _PAST_AFTER.search(after[:60])
+        or _PAST_TENSE_AFTER.search(after[:30])
+        or _PAST_BEFORE.search(before)
+    )

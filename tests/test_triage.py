@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
+from knowledge.language import detect
 from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, PatternError, RedFlagScreen
 
 
@@ -87,3 +89,56 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("urgent:\n  x: ['a']\n")
     with pytest.raises(PatternError, match="unknown levels"):
         RedFlagScreen.from_file(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # Denied or in the past: not an emergency.
+        ("no chest pain or anything, just curious about exosomes for the heart", None),
+        ("I had a stroke five years ago, can exosomes help me walk better?", None),
+        ("seene mein dard nahi hai bas poochna tha", None),
+        # A denial of one thing does not hide another.
+        ("no fever but I have crushing chest pain now", "emergency"),
+        # Lay and indirect English.
+        ("the redness around my sore is going up past my ankle", "emergency"),
+        ("I keep blacking out when I stand up", "emergency"),
+        ("I'm so tired of being a burden to everyone", "emergency"),
+        # Hinglish and Hindi.
+        ("seene me bahut dard ho raha hai aur baayen haath sunn hai", "emergency"),
+        ("मेरे सीने में तेज दर्द है और बायां हाथ सुन्न हो गया", "emergency"),
+        ("papa ka muh tedha ho gaya aur bol nahi pa rahe", "emergency"),
+        ("mujhe ab jeena nahi hai", "emergency"),
+        ("मुझे अब जीना नहीं है", "emergency"),
+        ("insulin ki dose kitni badhaun", "medical_advice"),
+        ("क्या मैं अपनी शुगर की दवा बंद कर सकता हूं", "medical_advice"),
+        ("doctor se baat karni hai", "request_human"),
+        ("कृपया मुझे फोन करें", "request_human"),
+        # General questions stay general.
+        ("kya exosome therapy safe hai?", None),
+        ("what are exosomes", None),
+    ],
+)
+def test_lay_hindi_and_hinglish_wording_and_denials(text: str, level: Optional[str]) -> None:
+    flag = RedFlagScreen.from_file().screen(text)
+    assert (flag.level if flag else None) == level, flag
+
+
+def test_self_harm_in_hindi_gets_the_crisis_reply() -> None:
+    flag = RedFlagScreen.from_file().screen("मैं मरना चाहता हूं")
+    assert flag is not None and flag.crisis
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("what are the side effects", "en"),
+        ("is the treatment painful for the kidneys", "en"),
+        ("seene me dard ho raha hai", "hinglish"),
+        ("kya exosome therapy safe hai?", "hinglish"),
+        ("मुझे अब जीना नहीं है", "hi"),
+        ("क्या exosome therapy safe है", "hi"),
+    ],
+)
+def test_the_language_is_told_by_script_and_hinglish_markers(text: str, language: str) -> None:
+    assert detect(text) == language

@@ -1,5 +1,8 @@
 """Rasa NLU component: the red-flag screen runs after the intent classifier on every message.
 
+It also notes the message's language (``en``, ``hi``, ``hinglish``) as the ``language`` entity,
+which fills the slot that picks the emergency reply's language.
+
 It lives on the Rasa side (not the action server), so an emergency is answered by the domain
 response ``utter_emergency`` even when the action server is down. The bot escalates when either
 the learned intent or the screen fires: the screen can raise a message to ``emergency`` or
@@ -21,16 +24,27 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from knowledge.config import Settings
-from knowledge.triage import DEFAULT_PATTERNS, EMERGENCY, MEDICAL_ADVICE, RedFlagScreen
+from knowledge.language import ENGLISH, detect, hindi_chitchat
+from knowledge.triage import (
+    DEFAULT_PATTERNS,
+    EMERGENCY,
+    MEDICAL_ADVICE,
+    REQUEST_HUMAN,
+    RedFlagScreen,
+)
 
 EMERGENCY_TYPE = "emergency_type"
-# Intents the screen leaves alone when it sees a medical-advice pattern: they already escalate.
-ESCALATING = {EMERGENCY, MEDICAL_ADVICE, "request_human"}
+LANGUAGE = "language"
+# Intents the screen leaves alone when it sees a medical-advice or a request-for-a-person
+# pattern: they already bring in staff.
+ESCALATING = {EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN}
+# Intents that get a fixed reply instead of an answer from the articles.
+CHITCHAT = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class SafetyScreen(GraphComponent):
-    """Raises the intent to ``emergency`` or ``medical_advice`` when a red-flag pattern matches."""
+    """Raises the intent to ``emergency``, ``medical_advice`` or ``request_human`` on a pattern."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -62,8 +76,12 @@ class SafetyScreen(GraphComponent):
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Screen each message and raise its intent when a red flag matches."""
+        """Screen each message, raise its intent when a red flag matches, note its language."""
         for message in messages:
+            language = detect(message.get(TEXT) or "")
+            self._add_entity(message, LANGUAGE, language)
+            if language != ENGLISH:
+                self._route_hindi(message)
             self._screen(message)
             if (message.get(INTENT) or {}).get("name") == EMERGENCY:
                 for entity, value in self.numbers.items():
@@ -83,21 +101,38 @@ class SafetyScreen(GraphComponent):
         )
         message.set(ENTITIES, entities, add_to_output=True)
 
+    def _route_hindi(self, message: Message) -> None:
+        """A Hindi/Hinglish message is chitchat only by a Hindi chitchat word, else a question.
+
+        The intent classifier learnt English only and reads most Hindi as chitchat, so the
+        message would get a greeting instead of an answer. Escalating intents are left alone.
+        """
+        name = (message.get(INTENT) or {}).get("name")
+        if name in ESCALATING:
+            return
+        intent = hindi_chitchat(message.get(TEXT) or "") or (
+            "ask_question" if name in CHITCHAT else None
+        )
+        if intent is not None and intent != name:
+            self._set_intent(message, intent)
+
+    def _set_intent(self, message: Message, name: str) -> None:
+        chosen = {"name": name, "confidence": 1.0}
+        ranking = [chosen] + [
+            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != name
+        ]
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
     def _screen(self, message: Message) -> None:
         flag = self.screen.screen(message.get(TEXT) or "")
         if flag is None:
             return
         current: Optional[Dict[str, Any]] = message.get(INTENT)
         name = (current or {}).get("name")
-        if flag.level == MEDICAL_ADVICE and name in ESCALATING:
+        if flag.level in (MEDICAL_ADVICE, REQUEST_HUMAN) and name in ESCALATING:
             return
         if flag.level == EMERGENCY and flag.crisis:
             self._add_entity(message, EMERGENCY_TYPE, "self_harm")
-        if name == flag.level:
-            return
-        raised = {"name": flag.level, "confidence": 1.0}
-        ranking = [raised] + [
-            r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != flag.level
-        ]
-        message.set(INTENT, raised, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        if name != flag.level:
+            self._set_intent(message, flag.level)
