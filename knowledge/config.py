@@ -83,8 +83,8 @@ class Settings:
         translated_threshold: The same for a Hindi or Hinglish question, searched with its
             English words: keyword lists match wrong passages with high scores, so only a very
             close match is quoted (measured on the Hindi dev set: README, "Evaluation").
-        clarify_margin: Two candidates from different articles closer than this are offered as a
-            choice instead of answering with one.
+        answer_margin: The top passage is quoted only if no passage of another section comes this
+            close; close ones that clear the bar are offered as a choice, else "I don't know".
         condition_boost: Added to the score of passages about the condition under discussion.
         lexical_weight: Weight of the BM25 score in the fused score (the rest is dense).
         question_weight: Share of the dense score from the best-matching question a passage
@@ -168,7 +168,7 @@ class Settings:
     model_path: Optional[Path] = None
     answer_threshold: float = 0.36
     translated_threshold: float = 0.66
-    clarify_margin: float = 0.02
+    answer_margin: float = 0.05
     condition_boost: float = 0.03
     lexical_weight: float = 0.3
     question_weight: float = 0.4
@@ -268,7 +268,7 @@ class Settings:
             translated_threshold=_number(
                 env, "FAQBOT_TRANSLATED_THRESHOLD", cls.translated_threshold, 0.0, 1.0
             ),
-            clarify_margin=_number(env, "FAQBOT_CLARIFY_MARGIN", cls.clarify_margin, 0.0, 1.0),
+            answer_margin=_number(env, "FAQBOT_ANSWER_MARGIN", cls.answer_margin, 0.0, 1.0),
             condition_boost=_number(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
             lexical_weight=_number(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
             question_weight=_number(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),

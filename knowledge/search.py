@@ -124,25 +124,33 @@ class Searcher:
         return hits
 
     def decide(self, hits: Sequence[Hit], threshold: Optional[float] = None) -> Decision:
-        """Answer, clarify between close candidates of different articles, or no answer."""
+        """Answer, offer a choice between close candidates, or no answer.
+
+        The top passage is quoted when it clears the bar and no passage of another section comes
+        within ``answer_margin`` of it: when several sections score about the same, the scores
+        cannot tell which one answers, and quoting the top one is often quoting the wrong one.
+        Close candidates that clear the bar are then offered as a choice (at most three
+        sections); when none does, the bot says it does not know.
+        """
         bar = self.settings.answer_threshold if threshold is None else threshold
         if not hits or hits[0].score < bar:
             return Decision(NO_ANSWER, tuple(hits[: self.settings.top_k]))
         top = hits[0]
-        rivals = [
+        margin = self.settings.answer_margin
+        close = [
             h
             for h in hits[1:]
-            if h.passage.doc != top.passage.doc
-            and h.score >= bar
-            and top.rank_score - h.rank_score < self.settings.clarify_margin
+            if _section(h) != _section(top) and top.rank_score - h.rank_score < margin
         ]
-        if rivals:
-            choices = [top]
-            for hit in rivals:
-                if all(hit.passage.doc != c.passage.doc for c in choices) and len(choices) < 3:
-                    choices.append(hit)
-            return Decision(CLARIFY, tuple(choices))
-        return Decision(ANSWER, tuple(hits[: self.settings.top_k]))
+        if not close:
+            return Decision(ANSWER, tuple(hits[: self.settings.top_k]))
+        choices = [top]
+        for hit in close:
+            if hit.score >= bar and all(_section(hit) != _section(c) for c in choices):
+                choices.append(hit)
+        if len(choices) > 1:
+            return Decision(CLARIFY, tuple(choices[:3]))
+        return Decision(NO_ANSWER, tuple(hits[: self.settings.top_k]))
 
     def quote(self, hit: Hit, vector: np.ndarray) -> str:
         """The passage's best sentences for the query, verbatim (the whole passage if short)."""
@@ -195,6 +203,10 @@ class _Groups:
         if len(self.present):
             best[self.present] = np.maximum.reduceat(sims[self.order], self.starts)
         return best
+
+
+def _section(hit: Hit) -> Tuple[str, str]:
+    return hit.passage.doc, hit.passage.section
 
 
 def _words(text: str) -> int:

@@ -25,8 +25,11 @@ REQUEST_HUMAN = "request_human"
 SELF_HARM = "self_harm"
 LEVELS = (EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN)  # in order of precedence
 # Words that deny what follows them ("no", "not", "without") or precede them (Hindi "nahi").
+# Only a denial right before the match counts ("no chest pain", "without any fever"), so that a
+# symptom that starts with "no" ("no pulse, not breathing") is never read as a denial.
 _DENIED_BEFORE = re.compile(
-    r"\b(no|not|never|without|denies|denied|nor|free\W+of|none\W+of|zero)\W+(\w+\W+){0,2}$",
+    r"\b(no|never|without|denies|denied|nor|free\W+of|none\W+of|no\W+sign\W+of|"
+    r"(don'?t|do\W+not|doesn'?t|does\W+not|didn'?t|did\W+not)\W+(have|get|feel))\W+(any\W+|a\W+)?$",
     re.IGNORECASE,
 )
 _DENIED_AFTER = re.compile(r"^\W*(\w+\W+){0,2}(nahi|bilkul\W+nahi|नहीं|नही)\b", re.IGNORECASE)

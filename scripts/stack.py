@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Callable, Dict, List, Optional, Type
+from typing import IO, Callable, Dict, List, Optional, Sequence, Type
 
 from knowledge.config import Settings
 
@@ -150,8 +150,13 @@ class Stack:
         host: str = "127.0.0.1",
         log_dir: Optional[Path] = None,
         extra_env: Optional[Dict[str, str]] = None,
+        rasa_options: Sequence[str] = (),
     ):
-        """Configure ports, model and where the processes' logs go (inherited when ``None``)."""
+        """Configure ports, model and where the processes' logs go (inherited when ``None``).
+
+        ``rasa_options`` are added to the ``rasa run`` command line (e.g. ``--log-file``).
+        """
+        self.rasa_options = tuple(rasa_options)
         self.rasa_port = rasa_port
         self.action_port = action_port
         self.model = model
@@ -225,6 +230,7 @@ class Stack:
         ]
         if settings.cors_origins:
             args += ["--cors", *settings.cors_origins]
+        args += self.rasa_options
         if settings.enable_api:
             print(
                 "warning: the Rasa HTTP API is enabled (FAQBOT_ENABLE_API); every call needs a "

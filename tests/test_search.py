@@ -67,20 +67,23 @@ def test_named_condition_overrides_the_remembered_one(service: FaqService) -> No
     assert reply.hits[0].passage.condition == "neuropathy"
 
 
-def test_close_candidates_from_two_articles_are_offered_as_a_choice(
-    service: FaqService,
-) -> None:
+def test_close_candidates_are_offered_as_a_choice_not_quoted(service: FaqService) -> None:
     assert service.searcher is not None
     question = "is exosome therapy safe"
     vector = service.embed(question)
     hits = service.searcher.rank(question, vector)
     wide = Searcher.__new__(Searcher)
     wide.__dict__.update(service.searcher.__dict__)
-    wide.settings = dataclasses.replace(service.settings, clarify_margin=1.0)
+    wide.settings = dataclasses.replace(service.settings, answer_margin=1.0)
     decision = wide.decide(hits)
     assert decision.kind == CLARIFY
-    docs = [h.passage.doc for h in decision.hits]
-    assert len(docs) == len(set(docs)) >= 2
+    sections = [(h.passage.doc, h.passage.section) for h in decision.hits]
+    assert len(sections) == len(set(sections)) >= 2 and len(sections) <= 3
+    # With no rival close, the top passage is quoted.
+    narrow = Searcher.__new__(Searcher)
+    narrow.__dict__.update(service.searcher.__dict__)
+    narrow.settings = dataclasses.replace(service.settings, answer_margin=0.0)
+    assert narrow.decide(hits).kind == ANSWER
 
 
 def test_nothing_below_the_bar_is_ever_answered(service: FaqService) -> None:

@@ -100,6 +100,8 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
         ("seene mein dard nahi hai bas poochna tha", None),
         # A denial of one thing does not hide another.
         ("no fever but I have crushing chest pain now", "emergency"),
+        # A symptom that itself starts with "no" is not a denial of the next one.
+        ("she has no pulse and is not breathing", "emergency"),
         # Lay and indirect English.
         ("the redness around my sore is going up past my ankle", "emergency"),
         ("I keep blacking out when I stand up", "emergency"),
