@@ -60,7 +60,9 @@ def answer_message(reply: Reply, language: Optional[str] = None) -> Message:
             for h in reply.hits
         ]
         return {
-            "text": "Your question matches more than one part of our articles. Which topic do you mean?",
+            "text": (
+                "Your question matches more than one part of our articles. Which topic do you mean?"
+            ),
             "buttons": buttons,
             "json_message": reply.payload(),
         }
