@@ -85,6 +85,7 @@ class Settings:
             close match is quoted (measured on the Hindi dev set: README, "Evaluation").
         answer_margin: The top passage is quoted only if no passage of another section comes this
             close; close ones that clear the bar are offered as a choice, else "I don't know".
+        sure_score: A top passage scoring this much is quoted even with close rivals.
         condition_boost: Added to the score of passages about the condition under discussion.
         lexical_weight: Weight of the BM25 score in the fused score (the rest is dense).
         question_weight: Share of the dense score from the best-matching question a passage
@@ -169,6 +170,7 @@ class Settings:
     answer_threshold: float = 0.36
     translated_threshold: float = 0.66
     answer_margin: float = 0.05
+    sure_score: float = 0.7
     condition_boost: float = 0.03
     lexical_weight: float = 0.3
     question_weight: float = 0.4
@@ -269,6 +271,7 @@ class Settings:
                 env, "FAQBOT_TRANSLATED_THRESHOLD", cls.translated_threshold, 0.0, 1.0
             ),
             answer_margin=_number(env, "FAQBOT_ANSWER_MARGIN", cls.answer_margin, 0.0, 1.0),
+            sure_score=_number(env, "FAQBOT_SURE_SCORE", cls.sure_score, 0.0, 1.0),
             condition_boost=_number(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
             lexical_weight=_number(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
             question_weight=_number(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),

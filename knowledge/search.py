@@ -127,8 +127,9 @@ class Searcher:
         """Answer, offer a choice between close candidates, or no answer.
 
         The top passage is quoted when it clears the bar and no passage of another section comes
-        within ``answer_margin`` of it: when several sections score about the same, the scores
-        cannot tell which one answers, and quoting the top one is often quoting the wrong one.
+        within ``answer_margin`` of it (or it scores ``sure_score`` or more): when several
+        sections score about the same, the scores cannot tell which one answers, and quoting the
+        top one is often quoting the wrong one.
         Close candidates that clear the bar are then offered as a choice (at most three
         sections); when none does, the bot says it does not know.
         """
@@ -142,7 +143,7 @@ class Searcher:
             for h in hits[1:]
             if _section(h) != _section(top) and top.rank_score - h.rank_score < margin
         ]
-        if not close:
+        if not close or top.score >= self.settings.sure_score:
             return Decision(ANSWER, tuple(hits[: self.settings.top_k]))
         choices = [top]
         for hit in close:

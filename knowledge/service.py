@@ -23,6 +23,9 @@ MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; longer text adds 
 GENERAL = "general"
 OUT_OF_SCOPE_SURE = 0.6  # NLU this sure a message is out of scope raises the answer bar
 OUT_OF_SCOPE_BAR_RAISE = 0.08
+# A follow-up is read in its condition's article first; that article being the one under
+# discussion, a passage of it needs a little less to be quoted (dev conversations, README).
+FOLLOW_UP_BAR_DROP = 0.04
 _CORRECTION = re.compile(
     r"\b(i\W+meant|i\W+mean|i\W+was\W+(asking|talking)|not\W+\w+\W+(but|i\W+meant)|sorry|actually|"
     r"no\W+no|galti|matlab)\b",
@@ -199,7 +202,7 @@ class FaqService:
         if within is not None:
             # A follow-up is answered from the condition's own article when it answers it.
             own = searcher.rank(query, vector, mode=mode, within=within[:1])
-            first = searcher.decide(own, threshold=bar)
+            first = searcher.decide(own, threshold=bar - FOLLOW_UP_BAR_DROP)
             if first.kind == ANSWER:
                 hits, decision = own, first
         ranking = tuple(hits[: self.settings.top_k])

@@ -9,6 +9,9 @@ import requests
 
 from scripts.stack import Stack
 
+# A question one passage clearly answers (the bot quotes it: no close rival, no choice offered).
+ANSWERABLE = "how much does exosome therapy cost for a foot ulcer?"
+
 
 def new_sender(prefix: str = "test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from handoffs.store import HandoffStore
 from knowledge.config import Settings
-from scripts.stack import Stack, free_port
+from scripts.stack import TOOL_LIMITS_ENV, Stack, free_port
 from tests.databases import fresh_database
 from tests.integration.chat import kinds, new_sender, say, split
 from tests.proxy import TcpProxy
@@ -123,6 +123,7 @@ def two_servers(
     except redis.RedisError as exc:
         pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
     env = {
+        **TOOL_LIMITS_ENV,
         "FAQBOT_TRACKER_URL": shared_stores,
         "FAQBOT_LOCK_STORE_URL": REDIS_URL,
         "DATABASE_URL": make_url(handoff_database)

@@ -18,6 +18,7 @@ import requests
 
 from handoffs.store import HandoffStore
 from scripts.stack import Stack, free_port
+from tests.integration.chat import ANSWERABLE
 from tests.receivers import WebhookReceiver, wait_for
 
 pytestmark = pytest.mark.integration
@@ -110,7 +111,7 @@ def test_one_client_sending_long_messages_fast_does_not_slow_everyone(
         pending = probe.submit(flood, stack, "203.0.113.6", long_text, 500, 150)
         time.sleep(0.5)
         for i in range(5):
-            status, kinds, took = send(stack, "198.51.100.8", f"normal-{i}", "what are exosomes")
+            status, kinds, took = send(stack, "198.51.100.8", f"normal-{i}", ANSWERABLE)
             assert status == 200 and "answer" in kinds
             waits.append(took)
         statuses = pending.result()

@@ -91,7 +91,7 @@ HANDLED = {"session_request", "user_uttered"}
 # Sizes this close to the limit may or may not fit once the client adds a pong to the POST.
 SIZE_MARGIN = 100
 REPLY_TIMEOUT = 60.0
-QUESTION = "what are exosomes"
+QUESTION = "how much does exosome therapy cost for a foot ulcer?"
 
 
 # -- raw HTTP requests -------------------------------------------------------------------------

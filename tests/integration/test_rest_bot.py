@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from scripts.stack import Stack
-from tests.integration.chat import say, split
+from tests.integration.chat import ANSWERABLE, say, split
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def test_malformed_requests_get_a_clear_400_and_the_server_keeps_serving(
     assert reply.status_code == 400
     assert error in reply.json()["error"]
     assert "Traceback" not in reply.text
-    _, customs = split(say(stack, "what are exosomes"))
+    _, customs = split(say(stack, ANSWERABLE))
     assert customs[0]["kind"] == "answer"
 
 

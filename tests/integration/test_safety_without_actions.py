@@ -67,3 +67,30 @@ def test_without_the_action_server_a_question_gets_the_clinic_contact_quickly(
     assert "can't answer right now" in messages[0]["text"]
     assert "reception desk" in messages[0]["text"], "names FAQBOT_CLINIC_CONTACT"
     assert elapsed < 2.0, f"took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "start"),
+    [
+        ("seene me bahut dard hai aur baayen haath sunn ho gaya", "hinglish", "Yeh emergency"),
+        ("mujhe ab jeena nahi hai", "hinglish", "Mujhe bahut dukh"),
+        ("पापा बेहोश हो गए हैं और जवाब नहीं दे रहे", "hi", "यह आपातकाल"),
+        ("मुझे अब जीना नहीं है", "hi", "मुझे बहुत दुख"),
+    ],
+)
+def test_the_emergency_reply_comes_in_the_patients_language_without_the_action_server(
+    rasa_only: Stack, text: str, language: str, start: str
+) -> None:
+    started = time.monotonic()
+    reply = requests.post(
+        rasa_only.rest_url,
+        json={"sender": f"e-{uuid.uuid4().hex[:8]}", "message": text},
+        timeout=30,
+    )
+    elapsed = time.monotonic() - started
+    messages = reply.json()
+    [custom] = [m["custom"] for m in messages if "custom" in m]
+    assert custom == {"schema": "faqbot/1", "kind": "emergency", "language": language}
+    text = messages[0]["text"]
+    assert text.startswith(start) and "112 or 108" in text and "14416" in text
+    assert elapsed < 2.0, f"took {elapsed:.1f} s"

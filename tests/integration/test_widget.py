@@ -34,6 +34,7 @@ from tests.browser import (
     shadow,
     wait_for_turn,
 )
+from tests.integration.chat import ANSWERABLE
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +181,7 @@ def test_malformed_messages_get_a_clear_error_and_the_connection_keeps_working(
         )
         try:
             refused = await chat.send(*fixed)
-            return refused, await chat.say("what are exosomes")
+            return refused, await chat.say(ANSWERABLE)
         finally:
             await chat.close()
 
