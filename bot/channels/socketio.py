@@ -366,11 +366,14 @@ class SocketIOInput(RasaSocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> bool:
+        async def connect(sid: str, environ: Any = None, auth: Any = None, *_: Any) -> bool:
             if not self.authorised(auth):
                 return False
-            request = (environ or {}).get("sanic.request")  # None if it already hung up
-            self.clients[sid] = request_client(request, self.proxies) if request else "unknown"
+            # A client can also emit an event named "connect" (any arguments): only the real
+            # connection, which comes first, names the client.
+            request = environ.get("sanic.request") if isinstance(environ, dict) else None
+            client = request_client(request, self.proxies) if request else "unknown"
+            self.clients.setdefault(sid, client)
             return True
 
         @sio.on("disconnect", namespace=namespace)
