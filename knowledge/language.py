@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import FrozenSet, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Optional, Tuple
 
 import yaml
 
@@ -22,8 +22,14 @@ _WORD = re.compile(r"[a-z]+")
 
 
 @functools.lru_cache(maxsize=1)
-def _markers(path: Path = LEXICON) -> Tuple[FrozenSet[str], FrozenSet[str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _lexicon(path: Path = LEXICON) -> Dict[str, Any]:
+    """The Hinglish lexicon file, read once (markers, ambiguous words, chitchat)."""
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=1)
+def _markers() -> Tuple[FrozenSet[str], FrozenSet[str]]:
+    data = _lexicon()
     return frozenset(data["markers"]), frozenset(data.get("ambiguous") or ())
 
 
@@ -50,8 +56,8 @@ def hinglish_markers() -> FrozenSet[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _chitchat(path: Path = LEXICON) -> Tuple[Tuple[str, "re.Pattern[str]"], ...]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _chitchat() -> Tuple[Tuple[str, "re.Pattern[str]"], ...]:
+    data = _lexicon()
     return tuple(
         (intent, re.compile(r"(?<!\w)(" + "|".join(map(re.escape, words)) + r")(?!\w)", re.I))
         for intent, words in (data.get("chitchat") or {}).items()
