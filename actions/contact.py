@@ -84,9 +84,9 @@ class ValidateHandoffContactForm(FormValidationAction):
         if slot_value == DECLINED:
             return {CONTACT_SLOT: DECLINED, ATTEMPTS_SLOT: 0}
         region = Settings.from_env().phone_region
-        parsed = parse_contact(str(slot_value or ""), region)
-        if parsed.contact is not None:
-            return {CONTACT_SLOT: encode(parsed.contact), ATTEMPTS_SLOT: 0}
+        contact = parse_contact(str(slot_value or ""), region)
+        if contact is not None:
+            return {CONTACT_SLOT: encode(contact), ATTEMPTS_SLOT: 0}
         attempts = int(tracker.get_slot(ATTEMPTS_SLOT) or 0) + 1
         if attempts >= MAX_INVALID:
             return {CONTACT_SLOT: SKIPPED, ATTEMPTS_SLOT: 0}
@@ -108,12 +108,12 @@ class ActionSaveContact(Action):
         settings = Settings.from_env()
         value = tracker.get_slot(CONTACT_SLOT)
         if value is None:  # contact details typed outside the form
-            parsed = parse_contact(tracker.latest_message.get("text") or "", settings.phone_region)
-            if parsed.contact is None:
+            typed = parse_contact(tracker.latest_message.get("text") or "", settings.phone_region)
+            if typed is None:
                 # The bot did not ask for contact details: the message is answered as what it
                 # most likely is, a question (often one with a number in it).
                 return await ActionAnswerQuestion().run(dispatcher, tracker, domain)
-            value = encode(parsed.contact)
+            value = encode(typed)
         contact = decode(value)
         reference = tracker.get_slot(REFERENCE_SLOT)
         handoff: staff.Escalation = None

@@ -91,6 +91,9 @@ class ActionMedicalAdvice(Action):
         )
         messages[0], events = disclaimer_once(messages[0], tracker)
         events += handoff_events(handoff)
+        if general is not None and general.condition != tracker.get_slot(CONDITION_SLOT):
+            # The question names a condition: the next questions are about it.
+            events.append(SlotSet(CONDITION_SLOT, general.condition))
         for message in messages:
             dispatcher.utter_message(**message)
         return events

@@ -379,11 +379,6 @@ class HandoffStore:
         """The database URL with any password hidden (safe to log)."""
         return str(self._url.render_as_string(hide_password=True))
 
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return str(self._url.get_backend_name())
-
     # -- life cycle ---------------------------------------------------------------------------
 
     def warm_up(self) -> "HandoffStore":

@@ -117,11 +117,6 @@ class Embedder:
         self._query: Optional[QueryEncoder] = None
         self._lock = threading.Lock()
 
-    @property
-    def is_warm(self) -> bool:
-        """Whether the model has been loaded."""
-        return self._model is not None
-
     def warm_up(self) -> None:
         """Load the model once (thread-safe); later calls do nothing."""
         with self._lock:

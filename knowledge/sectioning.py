@@ -72,10 +72,6 @@ def is_heading(line: str) -> bool:
     return 0 < len(words) <= MAX_HEADING_WORDS and (line[0].isupper() or line[0].isdigit())
 
 
-def _strip_list_mark(line: str) -> str:
-    return _LIST_MARK.sub("", line, count=1).strip()
-
-
 @dataclass
 class _Block:
     path: Tuple[str, ...]
@@ -209,8 +205,3 @@ def split_sentences(text: str) -> List[str]:
     for line in text.split("\n"):
         sentences.extend(s for s in _SENTENCE_END.split(line) if s.strip())
     return sentences
-
-
-def clean_line(line: str) -> str:
-    """A passage line without its list mark, for display."""
-    return _strip_list_mark(line) if _is_list_item(line) else line

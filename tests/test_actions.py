@@ -185,6 +185,12 @@ def test_medical_advice_refuses_personal_advice_and_escalates(store: HandoffStor
     assert saved is not None and (saved.reason, saved.priority) == ("medical_advice", "high")
 
 
+def test_medical_advice_about_a_condition_keeps_it_for_the_follow_ups() -> None:
+    t = tracker("can my father with kidney disease stop his tablets?", "medical_advice")
+    _, events = run(ActionMedicalAdvice(), t)
+    assert SlotSet("condition", "nephropathy") in events
+
+
 def test_request_human_is_a_handoff(store: HandoffStore) -> None:
     messages, events = run(ActionRequestHuman(), tracker("can I talk to a person", "request_human"))
     assert messages[0]["custom"]["kind"] == "handoff"
