@@ -13,6 +13,7 @@ import yaml
 CONDITIONS = ("foot_ulcers", "type_1_diabetes", "neuropathy", "nephropathy", "general")
 CATALOG_FILE = "catalog.yml"
 QUESTIONS_FILE = "questions.yml"
+PATIENT_QUESTIONS_FILE = "patient_questions.yml"
 
 
 class SourceError(ValueError):
@@ -55,6 +56,7 @@ class KnowledgeBase:
     articles: Tuple[Article, ...]
     boilerplate: Tuple[str, ...]
     questions: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    unanswerable: Tuple[str, ...] = ()
 
     def by_slug(self, slug: str) -> Article:
         """Return the article with this slug.
@@ -73,6 +75,8 @@ class KnowledgeBase:
         sums["_boilerplate"] = hashlib.sha256("\n".join(self.boilerplate).encode()).hexdigest()
         questions = sorted((k, list(v)) for k, v in self.questions.items())
         sums["_questions"] = hashlib.sha256(repr(questions).encode()).hexdigest()
+        if self.unanswerable:
+            sums["_unanswerable"] = hashlib.sha256(repr(self.unanswerable).encode()).hexdigest()
         return sums
 
 
@@ -136,8 +140,15 @@ def load_knowledge_base(folder: Path) -> KnowledgeBase:
     if len(set(slugs)) != len(slugs):
         raise SourceError(f"{catalog_path}: duplicate slugs")
     boilerplate = tuple(str(b) for b in catalog.get("boilerplate") or ())
+    questions = _questions(folder)
+    answered, unanswerable = _patient_questions(folder)
+    for passage_id, texts in answered.items():
+        questions[passage_id] = tuple(dict.fromkeys([*questions.get(passage_id, ()), *texts]))
     return KnowledgeBase(
-        articles=tuple(articles), boilerplate=boilerplate, questions=_questions(folder)
+        articles=tuple(articles),
+        boilerplate=boilerplate,
+        questions=questions,
+        unanswerable=unanswerable,
     )
 
 
@@ -159,3 +170,33 @@ def _questions(folder: Path) -> Dict[str, Tuple[str, ...]]:
             raise SourceError(f"{path}: questions of {passage_id} must be a list of strings")
         questions[str(passage_id)] = tuple(q.strip() for q in items if q.strip())
     return questions
+
+
+def _patient_questions(folder: Path) -> Tuple[Dict[str, List[str]], Tuple[str, ...]]:
+    """Patient-language questions: by passage id those it answers, and those none answers.
+
+    The file lists ``{text, answers: [passage id, ...]}``; an empty ``answers`` marks a
+    question the articles do not answer (training data for the answer judge).
+    """
+    path = folder / PATIENT_QUESTIONS_FILE
+    if not path.is_file():
+        return {}, ()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path} is not valid YAML: {exc}") from exc
+    raw = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(raw, list):
+        raise SourceError(f"{path} must have a 'questions' list of {{text, answers}}")
+    answered: Dict[str, List[str]] = {}
+    unanswerable: List[str] = []
+    for n, item in enumerate(raw, 1):
+        text = item.get("text") if isinstance(item, dict) else None
+        answers = item.get("answers") if isinstance(item, dict) else None
+        if not isinstance(text, str) or not text.strip() or not isinstance(answers, list):
+            raise SourceError(f"{path}: question {n} needs a text and an answers list")
+        for passage_id in answers:
+            answered.setdefault(str(passage_id), []).append(text.strip())
+        if not answers:
+            unanswerable.append(text.strip())
+    return answered, tuple(unanswerable)
