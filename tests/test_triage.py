@@ -100,6 +100,13 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
         ("seene mein dard nahi hai bas poochna tha", None),
         # A denial of one thing does not hide another.
         ("no fever but I have crushing chest pain now", "emergency"),
+        # A duration is not a reading; "years ago" is the past; a denied last symptom is denied.
+        ("my mother has had sugar for 25 years, can exosomes help her kidneys?", None),
+        ("my sugar is 35 and I am shaking", "emergency"),
+        ("he had a seizure years ago, is this therapy safe for him?", "medical_advice"),
+        ("he is having a seizure right now", "emergency"),
+        ("the ulcer smells a bit but no fever, can exosomes help it heal?", None),
+        ("the ulcer smells and now he has a fever and chills", "emergency"),
         # A symptom that itself starts with "no" is not a denial of the next one.
         ("she has no pulse and is not breathing", "emergency"),
         # Lay and indirect English.
