@@ -86,6 +86,9 @@ class Settings:
         answer_margin: The top passage is quoted only if no passage of another section comes this
             close; close ones that clear the bar are offered as a choice, else "I don't know".
         sure_score: A top passage scoring this much is quoted even with close rivals.
+        unanswered_floor: A message at least this close (cosine) to a question the articles do
+            not answer (``patient_questions.yml``), and closer to it than to any answered one,
+            gets "I don't know" (type 2 diabetes, other treatments, insurance, ...).
         condition_boost: Added to the score of passages about the condition under discussion.
         lexical_weight: Weight of the BM25 score in the fused score (the rest is dense).
         question_weight: Share of the dense score from the best-matching question a passage
@@ -167,10 +170,11 @@ class Settings:
     sources_dir: Path = PROJECT_ROOT / "knowledge" / "sources"
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     model_path: Optional[Path] = None
-    answer_threshold: float = 0.36
+    answer_threshold: float = 0.3
     translated_threshold: float = 0.66
     answer_margin: float = 0.05
     sure_score: float = 0.7
+    unanswered_floor: float = 0.5
     condition_boost: float = 0.03
     lexical_weight: float = 0.3
     question_weight: float = 0.4
@@ -272,6 +276,9 @@ class Settings:
             ),
             answer_margin=_number(env, "FAQBOT_ANSWER_MARGIN", cls.answer_margin, 0.0, 1.0),
             sure_score=_number(env, "FAQBOT_SURE_SCORE", cls.sure_score, 0.0, 1.0),
+            unanswered_floor=_number(
+                env, "FAQBOT_UNANSWERED_FLOOR", cls.unanswered_floor, 0.0, 1.0
+            ),
             condition_boost=_number(env, "FAQBOT_CONDITION_BOOST", cls.condition_boost, 0.0, 1.0),
             lexical_weight=_number(env, "FAQBOT_LEXICAL_WEIGHT", cls.lexical_weight, 0.0, 1.0),
             question_weight=_number(env, "FAQBOT_QUESTION_WEIGHT", cls.question_weight, 0.0, 1.0),

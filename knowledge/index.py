@@ -26,13 +26,14 @@ from knowledge.sectioning import (
 )
 from knowledge.sources import SourceError, load_knowledge_base
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PASSAGES = "passages.json"
 DENSE = "dense.faiss"
 SENTENCES = "sentences.npy"
 QUESTIONS = "questions.npy"
-FILES = (DENSE, SENTENCES, QUESTIONS, PASSAGES, MANIFEST)  # manifest last: it marks completeness
+UNANSWERED = "unanswered.npy"  # questions the articles do not answer (knowledge.sources)
+FILES = (DENSE, SENTENCES, QUESTIONS, UNANSWERED, PASSAGES, MANIFEST)  # manifest last: it marks completeness
 
 
 class IndexNotReady(RuntimeError):
@@ -53,6 +54,7 @@ class Manifest:
     question_count: int
     dimension: int
     built_at: str
+    unanswered_count: int = 0
 
 
 def expected_manifest_fields(settings: Settings) -> Dict[str, Any]:
@@ -110,7 +112,12 @@ class QuestionRef:
 
 @dataclass
 class KnowledgeIndex:
-    """Passages with their dense index, sentence and question vectors, as loaded from disk."""
+    """Passages with their dense index, sentence and question vectors, as loaded from disk.
+
+    ``unanswered_vectors`` embeds questions the articles do not answer (one row each; none when
+    the sources list none): a message closer to one of them than to any answered question is
+    one the bot should not answer.
+    """
 
     passages: List[Passage]
     dense: Any  # faiss.IndexFlatIP
@@ -119,6 +126,7 @@ class KnowledgeIndex:
     question_vectors: np.ndarray
     questions: List[QuestionRef]
     manifest: Manifest
+    unanswered_vectors: Optional[np.ndarray] = None
 
     @property
     def question_owners(self) -> np.ndarray:
@@ -168,6 +176,10 @@ def build_index(
     questions = _question_refs(kb.questions, passages)
     question_vectors = embedder.encode([q.text for q in questions])
     progress(f"embedded {len(questions)} questions")
+    unanswered_vectors = embedder.encode(list(kb.unanswerable)) if kb.unanswerable else None
+    if unanswered_vectors is None:
+        unanswered_vectors = np.zeros((0, question_vectors.shape[1]), dtype=np.float32)
+    progress(f"embedded {len(unanswered_vectors)} questions the articles do not answer")
     dense = faiss.IndexFlatIP(passage_vectors.shape[1])
     dense.add(passage_vectors)
     manifest = Manifest(
@@ -175,6 +187,7 @@ def build_index(
         passage_count=len(passages),
         sentence_count=len(sentences),
         question_count=len(questions),
+        unanswered_count=len(unanswered_vectors),
         dimension=int(passage_vectors.shape[1]),
         built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
@@ -184,6 +197,7 @@ def build_index(
     faiss.write_index(dense, str(tmp / DENSE))
     np.save(tmp / SENTENCES, sentence_vectors)
     np.save(tmp / QUESTIONS, question_vectors)
+    np.save(tmp / UNANSWERED, unanswered_vectors)
     payload = {
         "passages": [asdict(p) for p in passages],
         "sentences": [asdict(s) for s in sentences],
@@ -214,6 +228,7 @@ def load_index(index_dir: Path) -> KnowledgeIndex:
         dense = faiss.read_index(str(index_dir / DENSE))
         sentence_vectors = np.load(index_dir / SENTENCES)
         question_vectors = np.load(index_dir / QUESTIONS)
+        unanswered_vectors = np.load(index_dir / UNANSWERED)
     except (OSError, ValueError, RuntimeError) as exc:
         raise IndexNotReady(
             f"index in {index_dir} is unreadable ({exc}): run 'make index'"
@@ -227,10 +242,18 @@ def load_index(index_dir: Path) -> KnowledgeIndex:
         not len(passages) == dense.ntotal == manifest.passage_count
         or len(sentences) != len(sentence_vectors)
         or len(questions) != len(question_vectors)
+        or len(unanswered_vectors) != manifest.unanswered_count
     ):
         raise IndexNotReady(f"index in {index_dir} is inconsistent: run 'make index'")
     return KnowledgeIndex(
-        passages, dense, sentence_vectors, sentences, question_vectors, questions, manifest
+        passages,
+        dense,
+        sentence_vectors,
+        sentences,
+        question_vectors,
+        questions,
+        manifest,
+        unanswered_vectors,
     )
 
 

@@ -123,6 +123,19 @@ class Searcher:
         hits.sort(key=lambda h: (-h.rank_score, h.position))
         return hits
 
+    def unanswered(self, vector: np.ndarray) -> bool:
+        """Whether the message is closest to a question the articles are known not to answer.
+
+        Its nearest neighbour among all the questions (answered and not) is an unanswered one,
+        at a cosine of at least ``unanswered_floor``.
+        """
+        known = self.index.unanswered_vectors
+        if known is None or not len(known):
+            return False
+        nearest = float(np.max(known @ vector))
+        answered = float(np.max(self.index.question_vectors @ vector, initial=-1.0))
+        return nearest >= self.settings.unanswered_floor and nearest >= answered
+
     def decide(self, hits: Sequence[Hit], threshold: Optional[float] = None) -> Decision:
         """Answer, offer a choice between close candidates, or no answer.
 

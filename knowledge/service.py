@@ -13,7 +13,7 @@ from knowledge.config import Settings
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
 from knowledge.schema import PAYLOAD_SCHEMA
-from knowledge.search import ANSWER, CLARIFY, Hit, Searcher
+from knowledge.search import ANSWER, CLARIFY, NO_ANSWER, Hit, Searcher
 from knowledge.sectioning import Passage
 from knowledge.sources import KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
@@ -26,6 +26,9 @@ OUT_OF_SCOPE_BAR_RAISE = 0.08
 # A follow-up is read in its condition's article first; that article being the one under
 # discussion, a passage of it needs a little less to be quoted (dev conversations, README).
 FOLLOW_UP_BAR_DROP = 0.04
+# A follow-up ("and how is it given?") says little by itself: it is searched with the patient's
+# previous message mixed in at this weight (the patient's words, not the article's title).
+FOLLOW_UP_CONTEXT = 0.5
 _CORRECTION = re.compile(
     r"\b(i\W+meant|i\W+mean|i\W+was\W+(asking|talking)|not\W+\w+\W+(but|i\W+meant)|sorry|actually|"
     r"no\W+no|galti|matlab)\b",
@@ -182,16 +185,24 @@ class FaqService:
         if translated:
             vector = None
         named = topics.detect(query)
-        if named is not None and previous and is_correction(query):
-            previous_query = english_query(previous[:MAX_QUESTION_CHARS])
-            translated = translated or previous_query != previous[:MAX_QUESTION_CHARS]
-            query, vector = previous_query, None
-        topic = named or condition
+        previous_query = english_query(previous[:MAX_QUESTION_CHARS]) if previous else None
         within: Optional[Tuple[str, str]] = None
-        if named is None and condition is not None:
+        if named is not None and previous_query and is_correction(query):
+            # The previous question, asked of the condition now named (its own words may name
+            # the condition the patient did not mean).
+            translated = translated or previous_query != (previous or "")[:MAX_QUESTION_CHARS]
+            query, vector, within = previous_query, None, (named, GENERAL)
+            previous_query = None
+        elif named is None and condition is not None:
             within = (condition, GENERAL)  # a follow-up: the condition's article or the FAQ
+        else:
+            previous_query = None
+        topic = named or condition
         if vector is None:
             vector = self.embed(query)
+        if previous_query:
+            mixed = vector + FOLLOW_UP_CONTEXT * self.embed(previous_query)
+            vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         bar = self.settings.answer_threshold if threshold is None else threshold
         if translated and threshold is None:
             bar = max(bar, self.settings.translated_threshold)
@@ -206,6 +217,8 @@ class FaqService:
             if first.kind == ANSWER:
                 hits, decision = own, first
         ranking = tuple(hits[: self.settings.top_k])
+        if decision.kind != NO_ANSWER and searcher.unanswered(vector):
+            return Reply(NO_ANSWER, topic, ranking, ranking=ranking)
         if decision.kind == ANSWER:
             top = decision.hits[0]
             topic = top.passage.condition if top.passage.condition != GENERAL else topic
