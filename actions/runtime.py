@@ -54,7 +54,7 @@ async def service() -> FaqService:
 
 
 def warm_up_in_background() -> None:
-    """Start loading index and model in a daemon thread, so that the first patient does not wait.
+    """Load index, model and language identifier in a daemon thread, before the first patient.
 
     Called when the action server imports this package; the import itself stays instant. A
     failure is logged here and raised again to the first action that needs the service.

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from knowledge import language
 from knowledge.config import Settings
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
@@ -112,7 +113,7 @@ class FaqService:
         self.topics: Optional[TopicDetector] = None
 
     def warm_up(self) -> "FaqService":
-        """Load sources, index and model (once; thread-safe).
+        """Load sources, index, model and language identifier (once; thread-safe).
 
         Raises:
             knowledge.index.IndexNotReady: The index is missing or unreadable.
@@ -130,6 +131,7 @@ class FaqService:
                     self.settings.model_path, threads=self.settings.torch_threads
                 )
             self._embedder.warm_up()
+            language.load()  # never raises: without it the language rules alone decide
             self._ready = True
         return self
 

@@ -23,6 +23,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from knowledge import language
 from knowledge.config import Settings
 from knowledge.language import ENGLISH, detect, hindi_chitchat
 from knowledge.triage import (
@@ -52,8 +53,13 @@ class SafetyScreen(GraphComponent):
         return {"patterns": None}
 
     def __init__(self, config: Dict[str, Any]) -> None:
-        """Load and compile the patterns (fails the training run on a bad pattern)."""
+        """Load and compile the patterns (fails the training run on a bad pattern).
+
+        Also loads the language identifier, so that the first message does not wait for it
+        (it never fails: without it the language rules alone decide).
+        """
         self.screen = RedFlagScreen.from_file(config.get("patterns") or DEFAULT_PATTERNS)
+        language.load()
         settings = Settings.from_env()
         self.numbers = {
             "emergency_numbers": settings.emergency_numbers,
