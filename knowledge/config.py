@@ -86,6 +86,8 @@ class Settings:
         answer_margin: The top passage is quoted only if no passage of another section comes this
             close; close ones that clear the bar are offered as a choice, else "I don't know".
         sure_score: A top passage scoring this much is quoted even with close rivals.
+        spelling: Correct the spelling of English questions before searching (symspellpy with
+            the articles' words, :mod:`knowledge.spelling`).
         unanswered_floor: A message at least this close (cosine) to a question the articles do
             not answer (``patient_questions.yml``), and closer to it than to any answered one,
             gets "I don't know" (type 2 diabetes, other treatments, insurance, ...).
@@ -175,6 +177,7 @@ class Settings:
     answer_margin: float = 0.05
     sure_score: float = 0.7
     unanswered_floor: float = 0.5
+    spelling: bool = True
     condition_boost: float = 0.03
     lexical_weight: float = 0.3
     question_weight: float = 0.4
@@ -276,6 +279,7 @@ class Settings:
             ),
             answer_margin=_number(env, "FAQBOT_ANSWER_MARGIN", cls.answer_margin, 0.0, 1.0),
             sure_score=_number(env, "FAQBOT_SURE_SCORE", cls.sure_score, 0.0, 1.0),
+            spelling=_flag(env, "FAQBOT_SPELLING", cls.spelling),
             unanswered_floor=_number(
                 env, "FAQBOT_UNANSWERED_FLOOR", cls.unanswered_floor, 0.0, 1.0
             ),

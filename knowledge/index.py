@@ -33,7 +33,8 @@ DENSE = "dense.faiss"
 SENTENCES = "sentences.npy"
 QUESTIONS = "questions.npy"
 UNANSWERED = "unanswered.npy"  # questions the articles do not answer (knowledge.sources)
-FILES = (DENSE, SENTENCES, QUESTIONS, UNANSWERED, PASSAGES, MANIFEST)  # manifest last: it marks completeness
+# The manifest comes last: it marks a complete index.
+FILES = (DENSE, SENTENCES, QUESTIONS, UNANSWERED, PASSAGES, MANIFEST)
 
 
 class IndexNotReady(RuntimeError):

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from knowledge import language
+from knowledge import language, spelling
 from knowledge.config import Settings
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
@@ -132,6 +132,8 @@ class FaqService:
                 )
             self._embedder.warm_up()
             language.load()  # never raises: without it the language rules alone decide
+            if self.settings.spelling:
+                spelling.load(self.settings.sources_dir)  # never raises either
             self._ready = True
         return self
 
@@ -146,6 +148,17 @@ class FaqService:
         if not (self._embedder and self.searcher and self.topics and self.index):
             raise RuntimeError("FaqService is only partly loaded")
         return self._embedder, self.searcher, self.topics, self.index
+
+    def _search_words(self, text: str) -> Tuple[str, bool]:
+        """The English words a message is searched with, and whether they are a translation.
+
+        Hindi and Hinglish are translated word by word (:mod:`knowledge.translate`); English is
+        spelling-corrected (:mod:`knowledge.spelling`) unless ``FAQBOT_SPELLING`` is off.
+        """
+        english = english_query(text)
+        if english != text:
+            return english, True
+        return (spelling.correct(text) if self.settings.spelling else text), False
 
     def embed(self, text: str) -> np.ndarray:
         """The unit vector of one text (CPU-bound: call it off the event loop)."""
@@ -182,17 +195,16 @@ class FaqService:
         """
         _, searcher, topics, _ = self._parts()
         question = question[:MAX_QUESTION_CHARS]
-        query = english_query(question)
-        translated = query != question
-        if translated:
+        query, translated = self._search_words(question)
+        if query != question:
             vector = None
         named = topics.detect(query)
-        previous_query = english_query(previous[:MAX_QUESTION_CHARS]) if previous else None
+        previous_query = self._search_words(previous[:MAX_QUESTION_CHARS])[0] if previous else None
         within: Optional[Tuple[str, str]] = None
         if named is not None and previous_query and is_correction(query):
             # The previous question, asked of the condition now named (its own words may name
             # the condition the patient did not mean).
-            translated = translated or previous_query != (previous or "")[:MAX_QUESTION_CHARS]
+            translated = translated or self._search_words(previous or "")[1]
             query, vector, within = previous_query, None, (named, GENERAL)
             previous_query = None
         elif named is None and condition is not None:

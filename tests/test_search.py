@@ -9,6 +9,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from knowledge.embedding import Embedder
 from knowledge.search import ANSWER, CLARIFY, NO_ANSWER, Searcher
 from knowledge.service import FaqService
 
@@ -199,3 +200,56 @@ def test_hindi_and_hinglish_questions_are_searched_with_their_english_words(
     # ... and quoted only when very close (keyword lists also match wrong passages closely).
     top = hinglish.ranking[0].score
     assert (hinglish.kind == ANSWER) == (top >= service.settings.translated_threshold)
+
+
+def test_a_question_nearest_one_the_articles_do_not_answer_gets_no_answer(
+    service: FaqService,
+) -> None:
+    assert service.searcher is not None and service.index is not None
+    assert service.index.unanswered_vectors is not None
+    assert len(service.index.unanswered_vectors) == service.index.manifest.unanswered_count > 0
+    question = "will my health insurance company pay back the cost of exosome injections"
+    vector = service.embed(question)
+    assert service.searcher.unanswered(vector)
+    reply = service.ask(question)
+    assert reply.kind == NO_ANSWER and reply.cited == ()
+    # An answerable question is not caught by it.
+    answerable = "how long does one exosome session take"
+    assert not service.searcher.unanswered(service.embed(answerable))
+    # With no such questions in the index, nothing is.
+    bare = Searcher(dataclasses.replace(service.index, unanswered_vectors=None), service.settings)
+    assert not bare.unanswered(vector)
+
+
+def test_a_follow_up_is_searched_with_the_previous_message_mixed_in(service: FaqService) -> None:
+    alone = service.ask("and how long does it take to work?", condition="neuropathy")
+    mixed = service.ask(
+        "and how long does it take to work?",
+        condition="neuropathy",
+        previous="can exosomes help the burning pain of diabetic nerve damage",
+    )
+    assert {h.passage.condition for h in mixed.ranking} <= {"neuropathy", "general"}
+    assert [h.score for h in alone.ranking] != [h.score for h in mixed.ranking]
+
+
+def test_a_correction_is_answered_from_the_condition_meant_even_if_the_question_named_another(
+    service: FaqService,
+) -> None:
+    reply = service.ask(
+        "sorry I meant nerves not kidneys",
+        condition="nephropathy",
+        previous="how does exosome therapy protect the kidneys",
+    )
+    assert reply.condition == "neuropathy"
+    assert {h.passage.condition for h in reply.ranking} <= {"neuropathy", "general"}
+
+
+def test_english_questions_are_spelling_corrected_before_the_search(
+    service: FaqService, embedder: Embedder
+) -> None:
+    typed = service.ask("can exosme therapy help diabetic nueropathy")
+    spelt = service.ask("can exosome therapy help diabetic neuropathy")
+    assert typed.condition == "neuropathy"
+    assert [h.passage.id for h in typed.ranking] == [h.passage.id for h in spelt.ranking]
+    off = FaqService(dataclasses.replace(service.settings, spelling=False), embedder).warm_up()
+    assert off.ask("can exosme therapy help diabetic nueropathy").ranking != typed.ranking
