@@ -190,7 +190,8 @@ class FaqService:
             vector: The question's embedding, if already computed (English questions only).
             threshold: Answer bar to use instead of the configured one.
             intent: The NLU's ``(intent, confidence)``; an out-of-scope one raises the bar.
-            previous: The patient's previous question, for a correction.
+            previous: The patient's previous message: a correction asks it again, a follow-up is
+                searched with it mixed in.
             mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
         """
         _, searcher, topics, _ = self._parts()
@@ -199,23 +200,23 @@ class FaqService:
         if query != question:
             vector = None
         named = topics.detect(query)
-        previous_query = self._search_words(previous[:MAX_QUESTION_CHARS])[0] if previous else None
         within: Optional[Tuple[str, str]] = None
-        if named is not None and previous_query and is_correction(query):
+        context: Optional[str] = None  # what a follow-up is searched with besides its own words
+        if named is not None and previous and is_correction(query):
             # The previous question, asked of the condition now named (its own words may name
             # the condition the patient did not mean).
-            translated = translated or self._search_words(previous or "")[1]
-            query, vector, within = previous_query, None, (named, GENERAL)
-            previous_query = None
+            query, previous_translated = self._search_words(previous[:MAX_QUESTION_CHARS])
+            translated = translated or previous_translated
+            vector, within = None, (named, GENERAL)
         elif named is None and condition is not None:
             within = (condition, GENERAL)  # a follow-up: the condition's article or the FAQ
-        else:
-            previous_query = None
+            if previous:
+                context = self._search_words(previous[:MAX_QUESTION_CHARS])[0]
         topic = named or condition
         if vector is None:
             vector = self.embed(query)
-        if previous_query:
-            mixed = vector + FOLLOW_UP_CONTEXT * self.embed(previous_query)
+        if context:
+            mixed = vector + FOLLOW_UP_CONTEXT * self.embed(context)
             vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         bar = self.settings.answer_threshold if threshold is None else threshold
         if translated and threshold is None:

@@ -32,7 +32,8 @@ _DENIED_BEFORE = re.compile(
     r"(don'?t|do\W+not|doesn'?t|does\W+not|didn'?t|did\W+not)\W+(have|get|feel))\W+(any\W+|a\W+)?$",
     re.IGNORECASE,
 )
-_DENIED_AFTER = re.compile(r"^\W*(\w+\W+){0,2}(nahi|bilkul\W+nahi|नहीं|नही)\b", re.IGNORECASE)
+# (?!\w), not \b: Devanagari ends "नहीं" with a combining sign, which is no word character.
+_DENIED_AFTER = re.compile(r"^\W*(\w+\W+){0,2}(nahi|bilkul\W+nahi|नहीं|नही)(?!\w)", re.IGNORECASE)
 _PAST_AFTER = re.compile(
     r"^.{0,40}?\b((\d+|a|one|two|three|four|five|six|few|several|many|ek|do|teen|char|paanch|"
     r"kai)\W+)?(years?|yrs?|months?|saal|sal|mahine|mahina|varsh|साल|महीने)\W+(ago|back|pehle|"
@@ -52,7 +53,6 @@ _PAST_TENSE_AFTER = re.compile(
     r"(हुआ|हुई|हुए|गया|गई|गए)\s*(था|थी|थे)",
     re.IGNORECASE,
 )
-_LAST_WORD = re.compile(r"\w+\W*$")
 # Spelling variants of Hinglish words, read as one (patterns spell them "nahi").
 _VARIANTS = re.compile(r"\b(nhi|nahin|nahee|nai|nhin)\b", re.IGNORECASE)
 DEFAULT_PATTERNS = Path(__file__).resolve().parent / "safety" / "red_flags.yml"
@@ -131,13 +131,6 @@ def _denied_or_past(text: str, match: "re.Match[str]") -> bool:
     before, after = text[max(0, match.start() - 40) : match.start()], text[match.end() :]
     if _DENIED_BEFORE.search(before) or _DENIED_AFTER.search(after[:30]):
         return True
-    # A pattern spanning a context and a symptom ("ulcer ... fever") is denied when its last
-    # word is ("the ulcer smells a bit but no fever").
-    last = _LAST_WORD.search(match.group(0))
-    if last is not None and last.start() > 0:
-        end = match.start() + last.start()
-        if _DENIED_BEFORE.search(text[max(0, end - 40) : end]):
-            return True
     return bool(
         _PAST_AFTER.search(after[:60])
         or _PAST_TENSE_AFTER.search(after[:30])

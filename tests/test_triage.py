@@ -107,6 +107,17 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
         ("he is having a seizure right now", "emergency"),
         ("the ulcer smells a bit but no fever, can exosomes help it heal?", None),
         ("the ulcer smells and now he has a fever and chills", "emergency"),
+        ("my family would be better off without me", "emergency"),
+        ("heavy bleeding from the wound and it is not stopping", "emergency"),
+        ("सीने में कोई दर्द नहीं है, बस जानना था", None),
+        # A question that mentions a child or an illness is general; a decision about one is not.
+        ("My son has type 1. Is there any exosome research for it?", None),
+        ("can my son have exosome therapy", "medical_advice"),
+        ("my daughter is 12, can she take it", "medical_advice"),
+        ("meri maa ko sugar se kidney ki problem hai, aisa kyun", None),
+        ("meri sugar 300 hai", "medical_advice"),
+        ("can exosomes lower how much insulin type 1 patients need?", None),
+        ("how much insulin for a reading of 300", "medical_advice"),
         # A symptom that itself starts with "no" is not a denial of the next one.
         ("she has no pulse and is not breathing", "emergency"),
         # Lay and indirect English.

@@ -137,7 +137,11 @@ class SafetyScreen(GraphComponent):
         current: Optional[Dict[str, Any]] = message.get(INTENT)
         name = (current or {}).get("name")
         if flag.level in (MEDICAL_ADVICE, REQUEST_HUMAN) and name in ESCALATING:
-            return
+            # Both hand the patient to staff; a request for a person the screen recognises
+            # ("किसी इंसान से बात करनी है") is answered as one even when the classifier, which
+            # knows little Hindi, read it as a personal-advice request.
+            if not (flag.level == REQUEST_HUMAN and name == MEDICAL_ADVICE):
+                return
         if flag.level == EMERGENCY and flag.crisis:
             self._add_entity(message, EMERGENCY_TYPE, "self_harm")
         if name != flag.level:

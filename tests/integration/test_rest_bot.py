@@ -56,6 +56,21 @@ def test_medical_advice_is_not_given(stack: Stack) -> None:
     assert "can't give advice" in text
 
 
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("क्लिनिक के किसी आदमी से मेरी बात करा दीजिए", "handoff"),
+        ("मुझे अपनी इंसुलिन की डोज़ कम करनी चाहिए क्या?", "medical_advice"),
+        ("kisi insaan se baat karwa do please", "handoff"),
+    ],
+)
+def test_hindi_requests_for_a_person_and_for_advice_are_told_apart(
+    stack: Stack, message: str, kind: str
+) -> None:
+    _, customs = split(say(stack, message))
+    assert customs[0]["kind"] == kind, customs
+
+
 @pytest.mark.parametrize("message", ["", "   ", "🙂🙂🙂👍"])
 def test_empty_or_wordless_message_gets_a_clear_reply(stack: Stack, message: str) -> None:
     text, customs = split(say(stack, message))
