@@ -118,6 +118,13 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
         ("meri sugar 300 hai", "medical_advice"),
         ("can exosomes lower how much insulin type 1 patients need?", None),
         ("how much insulin for a reading of 300", "medical_advice"),
+        ("डॉक्टर ने ऑपरेशन की तारीख अगले हफ्ते के सोमवार की दे दी है, क्या उसे रद्द कर दूं?", "medical_advice"),
+        ("क्या पापा का डायलिसिस टाला जा सकता है?", "medical_advice"),
+        ("bachche ko doodh pilati hu, kya exosome le sakti hu", "medical_advice"),
+        ("agent", "request_human"),
+        ("how can I book an appointment with the doctor", "request_human"),
+        ("who do I talk to about getting treated", "request_human"),
+        ("kya kisi se phone pe baat ho sakti hai", "request_human"),
         # A symptom that itself starts with "no" is not a denial of the next one.
         ("she has no pulse and is not breathing", "emergency"),
         # Lay and indirect English.
