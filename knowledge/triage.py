@@ -43,14 +43,15 @@ _PAST_AFTER = re.compile(
 )
 _PAST_BEFORE = re.compile(
     r"\b(history\W+of|years\W+ago|last\W+year|in\W+(19|20)\d\d|used\W+to\W+have|"
-    r"survived|recovered\W+from|pichle|pichhle|pichhli|pichli)\W+(\w+\W+){0,6}$|"
-    r"(पिछले|पिछली)\s*(\S+\s+){0,6}$",
+    r"survived|recovered\W+from|pichle|pichhle|pichhli|pichli|"
+    r"(\d+|ek|do|teen|char|paanch|kai)\W+(saal|sal|mahine|mahina)\W+(pehle|pahle))\W+(\w+\W+){0,6}$|"
+    r"(पिछले|पिछली|(\d+|एक|दो|तीन|चार|पांच|पाँच|कई)\s*(साल|वर्ष|महीने|महीना)\s*पहले)\s*(\S+\s+){0,6}$",
     re.IGNORECASE,
 )
 # Hindi past tense right after the match ("behosh hua tha", "बेहोश हुए थे"): it happened before.
 _PAST_TENSE_AFTER = re.compile(
-    r"^\W*(\w+\W+){0,1}(hua|hui|hue|gaya|gayi|gaye)\W+(tha|thi|the)\b|^\s*(\S+\s+){0,1}"
-    r"(हुआ|हुई|हुए|गया|गई|गए)\s*(था|थी|थे)",
+    r"^\W*(\w+\W+){0,1}(hua|hui|hue|gaya|gayi|gaye|aaya|aayi|aaye|aya|ayi)\W+(tha|thi|the)\b|"
+    r"^\s*(\S+\s+){0,1}(हुआ|हुई|हुए|गया|गई|गए|आया|आई|आए)\s*(था|थी|थे)",
     re.IGNORECASE,
 )
 # Spelling variants of Hinglish words, read as one (patterns spell them "nahi").

@@ -125,6 +125,13 @@ def test_bad_pattern_file_is_a_clear_error(tmp_path: Path) -> None:
         ("how can I book an appointment with the doctor", "request_human"),
         ("who do I talk to about getting treated", "request_human"),
         ("kya kisi se phone pe baat ho sakti hai", "request_human"),
+        # Idioms, anaesthesia and the Hindi past are not emergencies.
+        ("these hospital bills are giving me a heart attack, is exosome therapy cheaper?", None),
+        ("I am dying to know if exosomes help hair grow", None),
+        ("क्या ऑपरेशन की तरह इसमें भी बेहोश करते हैं?", None),
+        ("तीन साल पहले नाना को हार्ट अटैक आया था, क्या एक्सोसोम दिल के लिए भी हैं?", None),
+        ("nana ko heart attack aaya tha pichhle saal, ab theek hain", None),
+        ("नाना को अभी हार्ट अटैक आया है", "emergency"),
         # A symptom that itself starts with "no" is not a denial of the next one.
         ("she has no pulse and is not breathing", "emergency"),
         # Lay and indirect English.

@@ -136,12 +136,16 @@ class SafetyScreen(GraphComponent):
             return
         current: Optional[Dict[str, Any]] = message.get(INTENT)
         name = (current or {}).get("name")
-        if flag.level in (MEDICAL_ADVICE, REQUEST_HUMAN) and name in ESCALATING:
-            # Both hand the patient to staff; a request for a person the screen recognises
-            # ("किसी इंसान से बात करनी है") is answered as one even when the classifier, which
-            # knows little Hindi, read it as a personal-advice request.
-            if not (flag.level == REQUEST_HUMAN and name == MEDICAL_ADVICE):
-                return
+        # An escalating intent stays, except that a request for a person the screen recognises
+        # ("किसी इंसान से बात करनी है") is answered as one even when the classifier, which knows
+        # little Hindi, read it as a personal-advice request: both hand the patient to staff.
+        person_not_advice = flag.level == REQUEST_HUMAN and name == MEDICAL_ADVICE
+        if (
+            flag.level in (MEDICAL_ADVICE, REQUEST_HUMAN)
+            and name in ESCALATING
+            and not person_not_advice
+        ):
+            return
         if flag.level == EMERGENCY and flag.crisis:
             self._add_entity(message, EMERGENCY_TYPE, "self_harm")
         if name != flag.level:
