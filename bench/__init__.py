@@ -7,3 +7,7 @@ load generator), :mod:`bench.procs` (process memory), :mod:`bench.builds` (index
 and cold start), :mod:`bench.stock` (the stock bot), :mod:`bench.retrieval` (retrieval alone, in
 process), :mod:`bench.runner` (the scenarios), :mod:`bench.report` (JSON, markdown and PNG).
 """
+
+# The scenarios ``python -m bench --only`` can pick; the cold starts always run (they start the
+# servers the others measure).
+SCENARIOS = ("builds", "retrieval", "load", "long", "soak")

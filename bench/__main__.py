@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
 
+from bench import SCENARIOS
 from scripts.stack import ROOT, THREAD_ENV
 
 if TYPE_CHECKING:
@@ -25,6 +26,14 @@ def _users(text: str) -> List[int]:
     values = [int(x) for x in text.split(",") if x.strip()]
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("users must be positive whole numbers, e.g. 1,8,32")
+    return values
+
+
+def _scenarios(text: str) -> List[str]:
+    values = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = sorted(set(values) - set(SCENARIOS))
+    if not values or unknown:
+        raise argparse.ArgumentTypeError(f"scenarios are {', '.join(SCENARIOS)}")
     return values
 
 
@@ -43,6 +52,14 @@ def parse(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--cold-starts", type=int, help="cold starts per bot [3, smoke 1]")
     p.add_argument("--builds", type=int, help="index builds and trainings timed [3, smoke 1]")
     p.add_argument("--stock-trainings", type=int, help="stock training times wanted [3, smoke 1]")
+    p.add_argument("--long-turns", type=int, help="turns of the long conversation [300, smoke 30]")
+    p.add_argument("--long-repeat", type=int, help="long conversations per bot [3, smoke 1]")
+    p.add_argument(
+        "--only",
+        type=_scenarios,
+        help=f"run only these scenarios (comma-separated: {','.join(SCENARIOS)}); "
+        "the cold starts always run",
+    )
     p.add_argument("--no-stock", action="store_true", help="skip the stock bot")
     return p.parse_args(argv)
 
@@ -71,8 +88,11 @@ def config_from(args: argparse.Namespace, log_dir: Path) -> "BenchConfig":
         trainings=builds,
         stock_trainings=int(pick(args.stock_trainings, 3, 1)),
         retrieval_passes=int(pick(None, 3, 1)),
+        long_turns=int(pick(args.long_turns, 300, 30)),
+        long_repeat=int(pick(args.long_repeat, 3, 1)),
         stock=not args.no_stock,
         mode="smoke" if args.smoke else "full",
+        scenarios=tuple(args.only or SCENARIOS),
     )
 
 

@@ -103,3 +103,25 @@ class ConversationMix:
     def __iter__(self) -> Iterator[List[Message]]:
         while True:
             yield self.conversation()
+
+    def long_conversation(self, turns: int) -> List[Message]:
+        """``turns`` messages of one patient: the 10-turn conversations one after another.
+
+        Greetings, questions, follow-ups, thanks and goodbyes keep coming in the same order, as
+        from a WhatsApp number that keeps writing in one conversation.
+        """
+        messages: List[Message] = []
+        while len(messages) < turns:
+            messages.extend(self.conversation())
+        return messages[:turns]
+
+
+def turn_bands(turns: int) -> List[Tuple[int, int]]:
+    """The turns (1-based, inclusive) whose latencies a long conversation compares.
+
+    The first, a middle and the last tenth: 1-30, 121-150 and 271-300 of 300 turns.
+    """
+    width = max(1, turns // 10)
+    middle = max(0, (turns * 2) // 5)
+    starts = (0, middle, max(0, turns - width))
+    return [(start + 1, min(turns, start + width)) for start in starts]

@@ -178,6 +178,15 @@ class LoadClient:
         measured = [t for t in turns if t.started >= window_start]
         return RunResult(users, duration, measured, len(in_window))
 
+    async def one_sender(self, messages: Sequence[Message], sender: str) -> RunResult:
+        """``messages`` from one sender, each sent as soon as the previous reply arrived."""
+        turns: List[Turn] = []
+        t0 = time.perf_counter()
+        async with self._session(1) as session:
+            for message in messages:
+                turns.append(await self._send(session, sender, message, t0))
+        return RunResult(1, max(time.perf_counter() - t0, 1e-9), turns)
+
     async def paced(
         self, mix: ConversationMix, users: int, rate: float, duration: float
     ) -> RunResult:

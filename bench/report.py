@@ -116,6 +116,17 @@ def targets(results: Mapping[str, Any]) -> List[Target]:
         Target("index build", 10, _get(results, "index_build", "wall_s"), unit="s"),
         Target("soak, lost messages", 0, _float(_get(results, "soak", "lost"))),
     ]
+    long = results.get("long") or {}
+    if long.get("bands"):
+        first, last = long["bands"][0], long["bands"][-1]
+        out.append(
+            Target(
+                f"long conversation, turns {last[0]}-{last[1]} / {first[0]}-{first[1]} (p50)",
+                1.3,
+                _get(long, OURS, "last_over_first"),
+                unit="x",
+            )
+        )
     for name in ("ours_rasa", "ours_actions"):
         growth = _get(results, "soak", "memory", name, "growth_pct")
         out.append(Target(f"soak, RSS growth {name}", 10, growth, unit="%"))
@@ -255,6 +266,7 @@ def markdown(results: Mapping[str, Any]) -> str:
             "",
             f"Stock training: median of {stock_train.get('runs')} trainings ({source}).",
         ]
+    lines += _long_lines(results.get("long"))
     lines += _noise_lines(results)
     lines += _soak_lines(results.get("soak"))
     return "\n".join(lines) + "\n"
@@ -281,6 +293,41 @@ def _noise_lines(results: Mapping[str, Any]) -> List[str]:
     if load_avg:
         avg = ", ".join(f"{k} {v[0]}" for k, v in load_avg.items())
         lines.append(f"- 1-minute load average at the start of each phase: {avg}")
+    return lines
+
+
+def _long_lines(long: Optional[Mapping[str, Any]]) -> List[str]:
+    if not long or not long.get("bands"):
+        return []
+    bands = [f"{a}-{b}" for a, b in long["bands"]]
+    runs = max((long.get(bot) or {}).get("runs", 0) for bot in (OURS, STOCK))
+    lines = [
+        "",
+        "## Long conversation",
+        "",
+        f"One sender, {long['turns']} turns in a row (greetings, questions, follow-ups, thanks, "
+        f"goodbyes), {runs} conversation(s) per bot, the bots alternating. Median reply time "
+        "(ms) of each band of turns over all conversations; growth = last band / first band.",
+        "",
+        "| bot | " + " | ".join(f"turns {b}" for b in bands) + " | growth | errors |",
+        "| --- | " + " | ".join("---" for _ in bands) + " | --- | --- |",
+    ]
+    for bot in (OURS, STOCK):
+        node = long.get(bot)
+        if node:
+            medians = " | ".join(_fmt(m) for m in node["band_p50"])
+            lines.append(
+                f"| {bot} | {medians} | {_fmt(node['last_over_first'], 2)}x | "
+                f"{node['errors']} of {node['messages']} |"
+            )
+    for bot in (OURS, STOCK):
+        node = long.get(bot)
+        if node:
+            spread = "; ".join(
+                f"{band}: " + "/".join(_fmt(m) for m in of_runs)
+                for band, of_runs in zip(bands, node["band_p50_per_run"])
+            )
+            lines.append(f"- {bot}, per conversation: {spread} ms")
     return lines
 
 

@@ -11,19 +11,21 @@ import asyncio
 import datetime as dt
 import os
 import platform
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from bench import builds, retrieval
+from bench import SCENARIOS, builds, retrieval
 from bench.conversations import (
     ANSWER_CATEGORIES,
     DEV_SET,
     GREET,
     ConversationMix,
     dev_questions,
+    turn_bands,
 )
 from bench.load import LoadClient, RunResult
 from bench.procs import MemorySampler
@@ -57,8 +59,11 @@ class BenchConfig:
         trainings: Trainings of our bot timed.
         stock_trainings: Training times of the stock bot wanted (cached ones count).
         retrieval_passes: Passes over the dev set for retrieval alone.
+        long_turns: Turns of the long conversation (one sender).
+        long_repeat: Long conversations per bot (each with a new sender id).
         stock: Whether to run the stock bot side by side.
         mode: ``full`` or ``smoke`` (recorded in the results).
+        scenarios: The scenarios to run (:data:`SCENARIOS`).
     """
 
     log_dir: Path
@@ -74,19 +79,24 @@ class BenchConfig:
     trainings: int = 3
     stock_trainings: int = 3
     retrieval_passes: int = 3
+    long_turns: int = 300
+    long_repeat: int = 3
     stock: bool = True
     mode: str = "full"
+    scenarios: Tuple[str, ...] = SCENARIOS
 
 
 def bench_env(scratch: Path) -> Dict[str, str]:
     """Extra environment of our servers during the benchmark.
 
-    Handoffs and conversations go to throwaway SQLite files, never the clinic's. The per-sender
-    rate limit is left at its default: each conversation has a new sender id and 10 turns, under
-    the limit. The per-client limits are lifted: the load generator is one client on loopback.
+    Handoffs and conversations go to throwaway SQLite files, never the clinic's. The per-client
+    limits are lifted (the load generator is one client on loopback), and so is the per-sender
+    one, for the long conversation (300 turns from one sender in well under a minute); the load
+    scenarios stay under it anyway (a new sender id per 10-turn conversation).
     """
     return {
         **TOOL_LIMITS_ENV,
+        "FAQBOT_RATE_LIMIT": "100000",
         "DATABASE_URL": f"sqlite:///{scratch}/handoffs.db",
         "FAQBOT_TRACKER_URL": f"sqlite:///{scratch}/conversations.db",
     }
@@ -236,6 +246,33 @@ class Runner:
                     x for r in per_level[one][bot] for x in r.latencies(cats)
                 ]
 
+    def long_conversation(self, urls: Dict[str, str]) -> None:
+        """One sender, ``long_turns`` turns in a row, ``long_repeat`` times per bot, alternating.
+
+        Each repetition is a new conversation (a new sender id) with the same messages for both
+        bots. The medians of the first, a middle and the last tenth of the turns
+        (:func:`bench.conversations.turn_bands`) show whether a turn costs more as the
+        conversation grows.
+        """
+        cfg = self.config
+        self._note_load("long")
+        mix = ConversationMix(dev_questions(), seed=300)
+        messages = mix.long_conversation(cfg.long_turns)
+        runs: Dict[str, List[RunResult]] = {bot: [] for bot in urls}
+        for rep in range(cfg.long_repeat):
+            order = list(urls) if rep % 2 == 0 else list(reversed(list(urls)))
+            for bot in order:
+                self.log(
+                    f"long conversation: {bot}, {cfg.long_turns} turns, "
+                    f"run {rep + 1}/{cfg.long_repeat}"
+                )
+                client = LoadClient(urls[bot], empty_is_error=bot == OURS)
+                sender = f"long-{client.run_id}-{rep}"
+                runs[bot].append(asyncio.run(client.one_sender(messages, sender)))
+        self.results["long"] = long_summary(runs, cfg.long_turns)
+        for bot, bot_runs in runs.items():
+            self.cdfs[f"long-{bot}"] = [x for r in bot_runs for x in r.latencies()]
+
     def soak(self, stack: Stack, sampler: MemorySampler) -> None:
         """A steady paced load on our bot for ``soak_s`` seconds: lost messages, RSS growth."""
         cfg = self.config
@@ -294,7 +331,11 @@ class Runner:
         cfg = self.config
         started = time.perf_counter()
         self.results["meta"] = meta(cfg)
-        self.build_timings()
+        if "builds" in cfg.scenarios:
+            self.build_timings()
+        elif cfg.stock:
+            self.log("stock bot: build it unless cached")
+            StockBot().ensure_built(1, cfg.log_dir)
         with tempfile.TemporaryDirectory(prefix="bench-scratch-") as scratch:
             stack, server = self.cold_starts(bench_env(Path(scratch)))
             pids = {
@@ -307,16 +348,21 @@ class Runner:
                     pids["stock_actions"] = server.procs["actions"].pid
             sampler = MemorySampler(pids).start()
             try:
-                self.retrieval()
+                if "retrieval" in cfg.scenarios:
+                    self.retrieval()
                 urls = {OURS: stack.rest_url}
                 if server is not None:
                     urls[STOCK] = server.rest_url
-                self.load(urls)
+                if "load" in cfg.scenarios:
+                    self.load(urls)
+                if "long" in cfg.scenarios:
+                    self.long_conversation(urls)
                 memory = sampler.peaks()
                 if server is not None:
                     server.stop()
                     server = None
-                self.soak(stack, sampler)
+                if "soak" in cfg.scenarios:
+                    self.soak(stack, sampler)
                 memory.update({k: v for k, v in sampler.peaks().items() if k.startswith(OURS)})
                 self.results["memory"] = memory
             finally:
@@ -329,6 +375,42 @@ class Runner:
         self.results["meta"]["finished_at"] = _now()
         self.results["meta"]["duration_s"] = round(time.perf_counter() - started, 1)
         return self.results
+
+
+def long_summary(runs: Dict[str, List[RunResult]], turns: int) -> Dict[str, Any]:
+    """Per bot: the median latency of each band of turns over all runs, and last band / first.
+
+    A failed turn has no latency: a band's median is over its successful turns, and the errors
+    are counted.
+    """
+    bands = turn_bands(turns)
+    out: Dict[str, Any] = {"turns": turns, "bands": [list(b) for b in bands]}
+    for bot, bot_runs in runs.items():
+        medians: List[Optional[float]] = []
+        per_run: List[List[Optional[float]]] = []
+        for first, last in bands:
+            pooled: List[float] = []
+            of_runs: List[Optional[float]] = []
+            for run in bot_runs:
+                values = [t.latency_ms for t in run.turns[first - 1 : last] if t.error is None]
+                pooled += values
+                of_runs.append(round(statistics.median(values), 2) if values else None)
+            medians.append(round(statistics.median(pooled), 2) if pooled else None)
+            per_run.append(of_runs)
+        first_median, last_median = medians[0], medians[-1]
+        out[bot] = {
+            "runs": len(bot_runs),
+            "band_p50": medians,
+            "band_p50_per_run": per_run,
+            "last_over_first": (
+                round(last_median / first_median, 3)
+                if first_median and last_median is not None
+                else None
+            ),
+            "errors": sum(len(r.errors) for r in bot_runs),
+            "messages": sum(len(r.turns) for r in bot_runs),
+        }
+    return out
 
 
 def _turns(runs: List[RunResult], categories: Tuple[str, ...]) -> Dict[str, Any]:

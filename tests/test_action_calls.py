@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import jsonschema
@@ -10,10 +12,20 @@ import pytest
 import rasa.core.actions.action as rasa_actions
 from aiohttp import web
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from rasa_sdk import Tracker
 
+from actions.answer import previous_question
+from actions.escalation import last_bot_kind
+from actions.staff import recent_turns
 from bot.server import tune_rasa_server
+from bot.stores import ConfiguredTrackerStore
 from knowledge.config import Settings
+from tests.trackers import long_conversation
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +91,41 @@ def test_calls_to_one_endpoint_reuse_one_connection() -> None:
     same, other = asyncio.run(_peers_of_three_calls())
     assert len(set(same)) == 1  # Rasa alone opens a new connection per call
     assert other and other[0] not in same  # another endpoint has its own session
+
+
+def _action_server_view(tracker: DialogueStateTracker, domain: Domain) -> Tuple[dict, Tracker]:
+    """The body Rasa sends the action server for this tracker, and the tracker rasa-sdk makes."""
+    action = RemoteAction("action_request_human", EndpointConfig("http://127.0.0.1:9"))
+    body = action._action_call_format(tracker, domain)
+    return body, Tracker.from_dict(json.loads(json.dumps(body))["tracker"])
+
+
+def test_the_action_server_gets_the_recent_turns_and_every_slot_of_a_long_conversation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 turns: the call carries as much as at 100, and the actions read the same things."""
+    monkeypatch.setenv("FAQBOT_TRACKER_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    domain = Domain.load(str(ROOT / "bot" / "domain.yml"))
+    store = ConfiguredTrackerStore(domain=domain)
+    sizes = []
+    for turns in (100, 300):
+        whole = long_conversation(f"long-{turns}", turns, domain)
+        asyncio.run(store.save(whole))
+        window = asyncio.run(store.retrieve(f"long-{turns}"))
+        assert window is not None
+        body, sent = _action_server_view(window, domain)
+        _, everything = _action_server_view(whole, domain)
+        sizes.append(len(json.dumps(body)))
+        assert len(body["tracker"]["events"]) < 100 < len(everything.events)
+        assert sent.slots == everything.slots
+        assert sent.get_slot("condition") == "nephropathy" and sent.get_slot("disclaimer_shown")
+        assert sent.latest_message == everything.latest_message
+        handoff_turns = Settings().handoff_turns
+        transcript = recent_turns(sent, handoff_turns)
+        assert len(transcript) == handoff_turns
+        assert transcript == recent_turns(everything, handoff_turns)
+        assert transcript[-1].text == f"reply {turns}" and transcript[-2].speaker == "patient"
+        assert previous_question(sent) == previous_question(everything) == f"message {turns - 1}"
+        assert last_bot_kind(sent) == last_bot_kind(everything) == "no_answer"
+        assert sent.get_latest_input_channel() == everything.get_latest_input_channel()
+    assert abs(sizes[1] - sizes[0]) < 0.02 * sizes[0]  # bounded: not three times the size

@@ -10,9 +10,10 @@ from typing import List
 import pytest
 from aiohttp import web
 
-from bench.conversations import GOODBYES, SHAPE, ConversationMix
-from bench.load import LoadClient, judge_reply
+from bench.conversations import GOODBYES, SHAPE, ConversationMix, turn_bands
+from bench.load import LoadClient, RunResult, Turn, judge_reply
 from bench.procs import process_tree, status_kib
+from bench.runner import long_summary
 
 
 def test_reply_judge() -> None:
@@ -87,3 +88,64 @@ def test_process_memory_is_read_from_proc() -> None:
     rss = status_kib(me, "VmRSS")
     assert rss is not None and rss > 1000
     assert status_kib(2**22 + 12345, "VmRSS") is None
+
+
+def test_a_long_conversation_is_the_conversations_in_a_row_and_its_bands_are_tenths() -> None:
+    messages = ConversationMix(["q1", "q2"], seed=4).long_conversation(25)
+    assert len(messages) == 25
+    assert (
+        tuple(m.category for m in messages[:10])
+        == SHAPE
+        == tuple(m.category for m in messages[10:20])
+    )
+    assert turn_bands(300) == [(1, 30), (121, 150), (271, 300)]
+    assert turn_bands(30) == [(1, 3), (13, 15), (28, 30)]
+    assert turn_bands(5) == [(1, 1), (3, 3), (5, 5)]
+
+
+def _run(latencies: List[float], failed: int = -1) -> RunResult:
+    turns = [
+        Turn("question", ms, "timeout" if i == failed else None, (), float(i))
+        for i, ms in enumerate(latencies)
+    ]
+    return RunResult(1, 1.0, turns)
+
+
+def test_the_long_summary_gives_band_medians_and_growth_per_bot() -> None:
+    flat = _run([10.0] * 30)
+    growing = _run([float(i + 1) for i in range(30)], failed=29)
+    summary = long_summary({"ours": [flat, flat], "stock": [growing]}, 30)
+    assert summary["bands"] == [[1, 3], [13, 15], [28, 30]]
+    assert summary["ours"]["band_p50"] == [10.0, 10.0, 10.0]
+    assert summary["ours"]["last_over_first"] == 1.0 and summary["ours"]["runs"] == 2
+    assert summary["stock"]["band_p50"] == [2.0, 14.0, 28.5]  # turn 30 failed: 28 and 29
+    assert summary["stock"]["last_over_first"] == 14.25
+    assert summary["stock"]["errors"] == 1
+
+
+async def _one_sender() -> List[str]:
+    senders: List[str] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        senders.append((await request.json())["sender"])
+        return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    client = LoadClient(f"http://127.0.0.1:{port}/webhook", empty_is_error=True)
+    try:
+        messages = ConversationMix(["what are exosomes"], seed=1).long_conversation(23)
+        result = await client.one_sender(messages, "long-1")
+    finally:
+        await runner.cleanup()
+    assert len(result.turns) == 23 and not result.errors
+    return senders
+
+
+def test_one_sender_sends_every_turn_from_the_same_sender() -> None:
+    assert asyncio.run(_one_sender()) == ["long-1"] * 23

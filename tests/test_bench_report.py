@@ -31,6 +31,26 @@ def sample_results() -> Dict[str, Any]:
         "cold_start": {"ours": {"first_answer_s": 14.0}, "stock": {"first_answer_s": 40.0}},
         "training": {"ours": {"wall_s": 30.0}, "stock": {"train_s": 83.0, "from_cache": True}},
         "index_build": {"wall_s": 9.0},
+        "long": {
+            "turns": 300,
+            "bands": [[1, 30], [121, 150], [271, 300]],
+            "ours": {
+                "runs": 3,
+                "band_p50": [20.0, 21.0, 22.0],
+                "band_p50_per_run": [[20.0], [21.0], [22.0]],
+                "last_over_first": 1.1,
+                "errors": 0,
+                "messages": 900,
+            },
+            "stock": {
+                "runs": 3,
+                "band_p50": [80.0, 300.0, 900.0],
+                "band_p50_per_run": [[80.0], [300.0], [900.0]],
+                "last_over_first": 11.25,
+                "errors": 0,
+                "messages": 900,
+            },
+        },
         "memory": {"ours_rasa": {"peak_rss_mib": 700.0}, "stock_rasa": {"peak_rss_mib": 900.0}},
         "soak": {
             "duration_s": 5.0,
@@ -70,6 +90,7 @@ def test_targets_are_judged_against_the_issue() -> None:
     assert by_name["32 users, throughput vs stock"].met is True
     assert by_name["32 users, errors"].met is True
     assert by_name["soak, RSS growth ours_actions"].met is False
+    assert by_name["long conversation, turns 271-300 / 1-30 (p50)"].met is True
 
 
 def test_a_target_not_measured_is_neither_met_nor_missed() -> None:
@@ -85,6 +106,8 @@ def test_markdown_has_every_table() -> None:
     assert "| cold start to first answer (s) | 14.0 | 40.0 | 0.35 |" in text
     assert "cached from earlier runs" in text
     assert "**0 lost**" in text
+    assert "| ours | 20.0 | 21.0 | 22.0 | 1.10x | 0 of 900 |" in text
+    assert "| stock | 80.0 | 300.0 | 900.0 | 11.25x | 0 of 900 |" in text
     assert "{" not in text.split("## Targets")[0]  # every header field filled in
 
 
