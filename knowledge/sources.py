@@ -152,16 +152,21 @@ def load_knowledge_base(folder: Path) -> KnowledgeBase:
     )
 
 
+def _questions_entry(path: Path) -> Any:
+    """The ``questions`` entry of a YAML file (``None`` when it has none)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path} is not valid YAML: {exc}") from exc
+    return data.get("questions") if isinstance(data, dict) else None
+
+
 def _questions(folder: Path) -> Dict[str, Tuple[str, ...]]:
     """Questions each passage answers (doc2query), by passage id; empty when there is no file."""
     path = folder / QUESTIONS_FILE
     if not path.is_file():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SourceError(f"{path} is not valid YAML: {exc}") from exc
-    raw = data.get("questions") if isinstance(data, dict) else None
+    raw = _questions_entry(path)
     if not isinstance(raw, dict):
         raise SourceError(f"{path} must have a 'questions' mapping of passage id to a list")
     questions: Dict[str, Tuple[str, ...]] = {}
@@ -176,16 +181,12 @@ def _patient_questions(folder: Path) -> Tuple[Dict[str, List[str]], Tuple[str, .
     """Patient-language questions: by passage id those it answers, and those none answers.
 
     The file lists ``{text, answers: [passage id, ...]}``; an empty ``answers`` marks a
-    question the articles do not answer (training data for the answer judge).
+    question the articles do not answer (the index embeds those: ``Searcher.unanswered``).
     """
     path = folder / PATIENT_QUESTIONS_FILE
     if not path.is_file():
         return {}, ()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SourceError(f"{path} is not valid YAML: {exc}") from exc
-    raw = data.get("questions") if isinstance(data, dict) else None
+    raw = _questions_entry(path)
     if not isinstance(raw, list):
         raise SourceError(f"{path} must have a 'questions' list of {{text, answers}}")
     answered: Dict[str, List[str]] = {}

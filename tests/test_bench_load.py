@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import List
+from typing import Awaitable, Callable, List, Tuple
 
 import pytest
 from aiohttp import web
@@ -38,6 +38,20 @@ def test_conversations_have_the_fixed_shape_and_are_reproducible() -> None:
         ConversationMix([])
 
 
+async def _serve(
+    webhook: Callable[[web.Request], Awaitable[web.Response]],
+) -> Tuple[web.AppRunner, LoadClient]:
+    """A local server answering POST /webhook with ``webhook``, and a load client for it."""
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, LoadClient(f"http://127.0.0.1:{port}/webhook", empty_is_error=True)
+
+
 async def _serve_and_load(paced: bool) -> tuple:
     senders: List[str] = []
 
@@ -48,14 +62,7 @@ async def _serve_and_load(paced: bool) -> tuple:
             return web.json_response([{"custom": {"kind": "unavailable"}}])
         return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    client = LoadClient(f"http://127.0.0.1:{port}/webhook", empty_is_error=True)
+    runner, client = await _serve(webhook)
     mix = ConversationMix(["what are exosomes"], seed=1)
     try:
         if paced:
@@ -130,14 +137,7 @@ async def _one_sender() -> List[str]:
         senders.append((await request.json())["sender"])
         return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    client = LoadClient(f"http://127.0.0.1:{port}/webhook", empty_is_error=True)
+    runner, client = await _serve(webhook)
     try:
         messages = ConversationMix(["what are exosomes"], seed=1).long_conversation(23)
         result = await client.one_sender(messages, "long-1")
