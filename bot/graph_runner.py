@@ -1,9 +1,10 @@
 """Run the trained model's graph in plain Python instead of through dask, in the Rasa server.
 
 Rasa 3.6 runs its NLU and policy graphs through ``dask.get`` for every message: building the dask
-graph, ordering and scheduling it cost about 7% of the Rasa server's time under load, for graphs
-of a dozen nodes run one after the other anyway. :class:`SequentialGraphRunner` computes the same
-nodes with the same inputs in dependency order (each node once) and returns the same results.
+graph, ordering and scheduling it costs the Rasa server time on every message (measured:
+bench/README.md), for graphs of a dozen nodes run one after the other anyway.
+:class:`SequentialGraphRunner` computes the same nodes with the same inputs in dependency order
+(each node once) and returns the same results.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Rasa 3.6 joins each message's sparse features (two count vectorizers, the lexical-syntactic and
 regex featurizers) with ``scipy.sparse.hstack``, which goes through ``bmat``: general code for any
-grid of blocks in any format, about 6% of the Rasa server's time per message under load for what
-is, here, a side-by-side join of two COO matrices. :func:`hstack_pair` builds the same COO matrix
-(same entries in the same order, same dtype and shape) from the two matrices' arrays directly.
+grid of blocks in any format (its measured share of the Rasa server's time: bench/README.md) for
+what is, here, a side-by-side join of two COO matrices. :func:`hstack_pair` builds the same COO
+matrix (same entries in the same order, same dtype and shape) from the two matrices' arrays
+directly.
 """
 
 from __future__ import annotations

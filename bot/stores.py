@@ -155,7 +155,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
 
         Every message, Rasa rebuilds the whole session from the store, then its rule policy
         computes a dialogue state for every action in it, the action server is sent every event,
-        and so on: at 300 turns a reply took 3.5 times as long as at the start (bench/README.md).
+        and so on, so a reply took longer with every turn (measured: bench/README.md).
         The policies only look at the last few turns, the actions at the slots and the last
         ``FAQBOT_HANDOFF_TURNS`` messages, so the tracker gets the events from the
         ``window_turns``-th latest patient message on, preceded by the latest stored ``slot``

@@ -1,4 +1,4 @@
-"""Staff command line for handoffs (settings from the environment, see the README).
+"""Staff command line for handoffs (settings from the environment, see docs/configuration.md).
 
 python -m handoffs list [--status open|claimed|resolved|all] [--limit N] [--json]
 python -m handoffs show REF [--json]

@@ -1,6 +1,6 @@
 """One configuration object for the whole product, read from the environment with defaults.
 
-Every variable is documented in the README ("Configuration").
+Every variable is documented in docs/configuration.md (``tests/test_docs.py`` checks it).
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class Settings:
         answer_threshold: Fused score a passage needs before it is quoted as an answer.
         translated_threshold: The same for a Hindi or Hinglish question, searched with its
             English words: keyword lists match wrong passages with high scores, so only a very
-            close match is quoted (measured on the Hindi dev set: README, "Evaluation").
+            close match is quoted (chosen on the Hindi and Hinglish dev set,
+            ``tests/eval/safety_hi_dev.yml``).
         answer_margin: The top passage is quoted only if no passage of another section comes this
             close; close ones that clear the bar are offered as a choice, else "I don't know".
         sure_score: A top passage scoring this much is quoted even with close rivals.

@@ -7,11 +7,11 @@ before that.
 
 Where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), matrix products run in
 bfloat16: batches (the index build) under ``torch.autocast`` (layer norms and softmax stay in
-float32; at least 0.99996 cosine to pure float32 over the whole index, twice as fast), and single
-queries (the answer path) through :class:`QueryEncoder`, the transformer traced and frozen into a
-TorchScript graph in bfloat16, without sentence-transformers' batching machinery (at least 0.9997
-cosine over the dev set, about twice as fast). The query graph is checked against
-:meth:`Embedder.encode` at warm-up and not used if it disagrees.
+float32), and single queries (the answer path) through :class:`QueryEncoder`, the transformer
+traced and frozen into a TorchScript graph in bfloat16, without sentence-transformers' batching
+machinery. The query graph is checked against :meth:`Embedder.encode` at warm-up (cosine at least
+``QUERY_AGREEMENT``) and not used if it disagrees. How much faster both are, and how close to
+float32 their vectors came: bench/README.md, "What was changed for speed".
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ GENERAL = "general"
 OUT_OF_SCOPE_SURE = 0.6  # NLU this sure a message is out of scope raises the answer bar
 OUT_OF_SCOPE_BAR_RAISE = 0.08
 # A follow-up is read in its condition's article first; that article being the one under
-# discussion, a passage of it needs a little less to be quoted (dev conversations, README).
+# discussion, a passage of it needs a little less to be quoted (chosen on the dev conversations,
+# tests/eval/conversations_dev.yml).
 FOLLOW_UP_BAR_DROP = 0.04
 # A follow-up ("and how is it given?") says little by itself: it is searched with the patient's
 # previous message mixed in at this weight (the patient's words, not the article's title).

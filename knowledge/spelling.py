@@ -27,8 +27,8 @@ letters, all ASCII letters, and a correction is near enough:
   word one of them is not a word of ("kid ney") are joined.
 
 ``correct`` never raises: on any error it returns the message unchanged. The dictionary is built
-once, lazily and thread-safely, on first use or by ``load()`` at start-up (2.4-4.8 s and about
-50 MB resident; a message then costs 0.3-0.9 ms, p95 1.4-5 ms: ``python -m bench.spelling``).
+once, lazily and thread-safely, on first use or by ``load()`` at start-up. Its load time, memory
+and cost per message are measured by ``python -m bench.spelling`` (figures: bench/README.md).
 """
 
 from __future__ import annotations
@@ -63,7 +63,10 @@ SHORT_WORD = 4
 DOMAIN_ONLY_BELOW = 7
 """A distance-2 correction of a word shorter than this must be an article or domain word."""
 PREFIX_LENGTH = 6
-"""symspellpy's prefix length: 7 looks up about 1.7x faster but takes twice the memory."""
+"""symspellpy's prefix length: a longer prefix looks up faster but takes more memory.
+
+The trade-off measured for 7: bench/README.md, "Spelling correction".
+"""
 INDEX_MIN_COUNT = 300_000
 """English words rarer than this are known (left alone) but never offered as corrections."""
 COMMON_WORDS = 1000
