@@ -2,9 +2,9 @@
 
 The store is written off the event loop (SQLAlchemy is blocking). A record and its pending
 notifications are saved in one transaction before anyone is notified, so a notifier that is down
-loses nothing: a background loop on the action server's event loop delivers due notifications,
-retrying with backoff. When the database itself is down, the escalation is kept in a local spool
-file (:mod:`handoffs.spool`) and stored by the same loop once the database is back. Nothing a
+loses nothing: a background thread of the action server delivers due notifications, retrying
+with backoff. When the database itself is down, the escalation is kept in a local spool
+file (:mod:`handoffs.spool`) and stored by the same thread once the database is back. Nothing a
 patient wrote is logged here.
 """
 

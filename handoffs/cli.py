@@ -5,7 +5,8 @@ python -m handoffs show REF [--json]
 python -m handoffs claim REF --by NAME
 python -m handoffs resolve REF --by NAME [--note TEXT]
 python -m handoffs deliver                      send due staff notifications once (cron/ops)
-python -m handoffs purge [--older-than-days N]  delete resolved handoffs older than N days [30]
+python -m handoffs purge [--older-than-days N]  delete resolved handoffs older than N days
+                                                [FAQBOT_RETENTION_DAYS, 30]
 
 Errors are one line on stderr: exit 1 for an unknown reference, a status that does not allow
 the change, or a failed notification; exit 2 for configuration or database problems.
@@ -212,7 +213,9 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--note", help="what was done")
     sub.add_parser("deliver", help="send due staff notifications once (exit 1 if any failed)")
     purge = sub.add_parser("purge", help="delete old resolved handoffs")
-    purge.add_argument("--older-than-days", type=int, default=30, metavar="N")
+    purge.add_argument(
+        "--older-than-days", type=int, metavar="N", help="[FAQBOT_RETENTION_DAYS, 30]"
+    )
     return parser
 
 
@@ -222,7 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "limit", 1) < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
-    if getattr(args, "older_than_days", 0) < 0:
+    if (getattr(args, "older_than_days", None) or 0) < 0:
         print("error: --older-than-days must not be negative", file=sys.stderr)
         return 2
     try:
@@ -242,7 +245,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _cmd_resolve(store, args.reference, args.by, args.note)
         if args.command == "deliver":
             return _cmd_deliver(store, settings)
-        return _cmd_purge(store, args.older_than_days)
+        days = settings.retention_days if args.older_than_days is None else args.older_than_days
+        return _cmd_purge(store, days)
     except StoreUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

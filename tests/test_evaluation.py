@@ -117,9 +117,11 @@ def _same(text: str) -> str:
 
 
 def test_no_eval_message_is_in_any_training_data() -> None:
-    """NLU examples, doc2query and patient questions (index and judge) never hold an eval case."""
+    """NLU examples, doc2query and patient questions and the safety classifier's examples never
+    hold an eval case."""
     import yaml
 
+    from knowledge.safety_classifier import load_examples
     from knowledge.sources import load_knowledge_base
 
     training = set()
@@ -130,7 +132,8 @@ def test_no_eval_message_is_in_any_training_data() -> None:
     kb = load_knowledge_base(Path("knowledge/sources"))
     training |= {_same(q) for qs in kb.questions.values() for q in qs}
     training |= {_same(q) for q in kb.unanswerable}
-    assert len(training) > 1000
+    training |= {_same(e.text) for e in load_examples()}
+    assert len(training) > 2000
     shared = [
         (path.name, case.text)
         for path in sorted(Path("tests/eval").glob("*.yml"))

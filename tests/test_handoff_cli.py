@@ -188,6 +188,17 @@ def test_purge(store: HandoffStore, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "purge", "--older-than-days", "-1")[0] == 2
 
 
+def test_purge_defaults_to_the_retention_setting(
+    store: HandoffStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = store.escalate("rest", "a", "no_answer", [])
+    store.resolve(old.reference, "Asha", now=NOW - timedelta(days=10))
+    monkeypatch.setenv("FAQBOT_RETENTION_DAYS", "7")
+    code, out, _ = run(capsys, "purge")
+    assert (code, out) == (0, "purged 1 resolved handoff(s) resolved more than 7 day(s) ago\n")
+    assert store.get(old.reference) is None
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [

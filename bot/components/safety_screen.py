@@ -3,6 +3,10 @@
 It also notes the message's language (``en``, ``hi``, ``hinglish``) as the ``language`` entity,
 which fills the slot that picks the emergency reply's language.
 
+Beside the patterns it asks a learned classifier (``knowledge.safety_classifier``), trained at
+``rasa train`` time from ``knowledge/safety/screen_examples.yml`` and stored in the model; when the
+patterns say nothing, its verdict counts the same way (it too can only raise an intent).
+
 It lives on the Rasa side (not the action server), so an emergency is answered by the domain
 response ``utter_emergency`` even when the action server is down. The bot escalates when either
 the learned intent or the screen fires: the screen can raise a message to ``emergency`` or
@@ -13,6 +17,8 @@ slots that the emergency reply names.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,13 +32,25 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from knowledge import language
 from knowledge.config import Settings
 from knowledge.language import ENGLISH, detect, hindi_chitchat
+from knowledge.safety_classifier import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_THRESHOLDS,
+    SafetyClassifier,
+    examples_fingerprint,
+    intent_examples,
+    load_examples,
+)
 from knowledge.triage import (
     DEFAULT_PATTERNS,
     EMERGENCY,
     MEDICAL_ADVICE,
     REQUEST_HUMAN,
+    Flag,
     RedFlagScreen,
 )
+
+LOG = logging.getLogger(__name__)
+MODEL_FILE = "safety_classifier.joblib"
 
 EMERGENCY_TYPE = "emergency_type"
 LANGUAGE = "language"
@@ -43,22 +61,44 @@ ESCALATING = {EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN}
 CHITCHAT = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class SafetyScreen(GraphComponent):
-    """Raises the intent to ``emergency``, ``medical_advice`` or ``request_human`` on a pattern."""
+    """Raises the intent to ``emergency``, ``medical_advice`` or ``request_human``."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """``patterns``: the red-flag YAML file (default: knowledge/safety/red_flags.yml)."""
-        return {"patterns": None}
+        """``patterns``: the red-flag YAML file (default: knowledge/safety/red_flags.yml).
 
-    def __init__(self, config: Dict[str, Any]) -> None:
+        ``examples``: the classifier's labelled examples (default:
+        knowledge/safety/screen_examples.yml); ``thresholds``: the probability each level needs
+        (``emergency``, ``medical_advice``, ``request_human``); ``english_thresholds``: the
+        same for English messages, which the intent classifier already reads well (a lower bar
+        there mostly adds false alarms).
+        """
+        return {
+            "patterns": None,
+            "examples": None,
+            "thresholds": dict(DEFAULT_THRESHOLDS),
+            "english_thresholds": {},
+        }
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        classifier: Optional[SafetyClassifier] = None,
+    ) -> None:
         """Load and compile the patterns (fails the training run on a bad pattern).
 
         Also loads the language identifier, so that the first message does not wait for it
         (it never fails: without it the language rules alone decide).
         """
-        self.screen = RedFlagScreen.from_file(config.get("patterns") or DEFAULT_PATTERNS)
+        self.config = {**self.get_default_config(), **config}
+        self.screen = RedFlagScreen.from_file(self.config["patterns"] or DEFAULT_PATTERNS)
+        self.classifier = classifier
+        self._storage = model_storage
+        self._resource = resource
         language.load()
         settings = Settings.from_env()
         self.numbers = {
@@ -74,12 +114,54 @@ class SafetyScreen(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SafetyScreen":
-        """Create the component (nothing to train)."""
-        return cls(config)
+        """Create the component for training."""
+        return cls(config, model_storage, resource)
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Training data passes through unchanged."""
-        return training_data
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SafetyScreen":
+        """Load the trained classifier; without it (a model trained before it) patterns only."""
+        thresholds = {**DEFAULT_THRESHOLDS, **(config.get("thresholds") or {})}
+        classifier = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                classifier = SafetyClassifier.load(Path(directory) / MODEL_FILE, thresholds)
+        except (ValueError, OSError) as exc:
+            LOG.warning("safety classifier not loaded (%s): red-flag patterns only", exc)
+        return cls(config, model_storage, resource, classifier)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Retrain when the examples file (which is not NLU data) changes."""
+        path = Path(config.get("examples") or DEFAULT_EXAMPLES)
+        try:
+            return examples_fingerprint(path)
+        except OSError:
+            return None  # training then fails with a clear message
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the classifier on the examples file and the NLU examples; store it in the model.
+
+        The NLU examples (English) teach it the bot's own intents; the file adds Hindi,
+        Hinglish and the look-alikes.
+
+        Raises:
+            ExamplesError: The examples file is missing or malformed.
+        """
+        pairs = [(m.get(TEXT) or "", m.get(INTENT) or "") for m in training_data.intent_examples]
+        examples = load_examples(Path(self.config["examples"] or DEFAULT_EXAMPLES))
+        examples += intent_examples(pairs)
+        thresholds = {**DEFAULT_THRESHOLDS, **(self.config["thresholds"] or {})}
+        self.classifier = SafetyClassifier.train(examples, thresholds)
+        with self._storage.write_to(self._resource) as directory:
+            self.classifier.save(Path(directory) / MODEL_FILE)
+        return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Screen each message, raise its intent when a red flag matches, note its language."""
@@ -88,7 +170,7 @@ class SafetyScreen(GraphComponent):
             self._add_entity(message, LANGUAGE, language)
             if language != ENGLISH:
                 self._route_hindi(message)
-            self._screen(message)
+            self._screen(message, language)
             if (message.get(INTENT) or {}).get("name") == EMERGENCY:
                 for entity, value in self.numbers.items():
                     self._add_entity(message, entity, value)
@@ -130,8 +212,17 @@ class SafetyScreen(GraphComponent):
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
-    def _screen(self, message: Message) -> None:
-        flag = self.screen.screen(message.get(TEXT) or "")
+    def _flag(self, text: str, language: str) -> Optional[Flag]:
+        """The patterns' flag, else the classifier's verdict as a flag."""
+        flag = self.screen.screen(text)
+        if flag is not None or self.classifier is None:
+            return flag
+        bars = self.config["english_thresholds"] if language == ENGLISH else None
+        verdict = self.classifier.verdict(text, bars)
+        return Flag(verdict.level, "learned") if verdict else None
+
+    def _screen(self, message: Message, language: str) -> None:
+        flag = self._flag(message.get(TEXT) or "", language)
         if flag is None:
             return
         current: Optional[Dict[str, Any]] = message.get(INTENT)
