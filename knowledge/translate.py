@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -25,8 +26,8 @@ _LATIN = re.compile(r"^[a-z0-9]+$")
 @functools.lru_cache(maxsize=1)
 def _lexicon(path: Path = LEXICON) -> Tuple[Dict[str, str], Dict[str, str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    phrases = {str(k).lower(): str(v or "") for k, v in (data.get("phrases") or {}).items()}
-    words = {str(k).lower(): str(v or "") for k, v in (data.get("words") or {}).items()}
+    phrases = {_nfc(k): str(v or "") for k, v in (data.get("phrases") or {}).items()}
+    words = {_nfc(k): str(v or "") for k, v in (data.get("words") or {}).items()}
     return phrases, words
 
 
@@ -35,7 +36,7 @@ def english_query(text: str) -> str:
     if detect(text) == ENGLISH:
         return text
     phrases, words = _lexicon()
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    tokens = _TOKEN.findall(_nfc(text))
     out: List[str] = []
     i = 0
     while i < len(tokens):
@@ -54,6 +55,11 @@ def english_query(text: str) -> str:
             out.append(token)
         i += 1
     return " ".join(w for w in out if w)
+
+
+def _nfc(text: object) -> str:
+    """Lower case, Unicode NFC: "ज़" typed as one character or as ज + nukta reads the same."""
+    return unicodedata.normalize("NFC", str(text)).lower()
 
 
 @functools.lru_cache(maxsize=1)

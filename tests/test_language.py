@@ -230,3 +230,22 @@ def test_loading_twice_is_cheap_and_importing_loads_nothing() -> None:
         timeout=60,
     )
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_hindi_words_read_the_same_however_the_nukta_is_typed() -> None:
+    """ "ज़्यादा" as one code point (U+095B) or as ज + nukta maps to the same English words."""
+    from knowledge.translate import english_query
+
+    composed, decomposed = "\u095b", "\u091c\u093c"
+    question = "क्या इसमें {}्यादा दर्द होता है?"
+    english = english_query(question.format(decomposed))
+    assert english == english_query(question.format(composed))
+    assert "pain" in english.split()
+
+
+def test_hinglish_filler_words_are_dropped_and_topic_words_kept() -> None:
+    from knowledge.translate import english_query
+
+    words = english_query("exosome hota kya hai? simple bhasha me samjhao").split()
+    assert "exosome" in words and "explain" in words
+    assert not {"hota", "hai", "me"} & set(words)
