@@ -2,9 +2,10 @@
 
 Patterns catch the phrasings they were written for; patients find others ("my mother is not
 waking up properly", "सांस लेने में बहुत दिक्कत"). This classifier reads a message as one of
-``emergency``, ``medical_advice``, ``request_human`` or ``other`` from character and word
-n-grams, so it works on Devanagari Hindi, Hinglish spelling variants and typos without a second
-encoder pass (none is multilingual here, and the Rasa server, where the screen runs, loads none).
+``emergency`` (with ``self_harm``, an emergency that also needs the crisis line),
+``medical_advice``, ``request_human`` or ``other`` from character and word n-grams, so it
+works on Devanagari Hindi, Hinglish spelling variants and typos without a second encoder pass
+(none is multilingual here, and the Rasa server, where the screen runs, loads none).
 
 It is trained at ``rasa train`` time from labelled examples kept as data
 (``knowledge/safety/screen_examples.yml``: written from the articles alone, by people who saw no
@@ -29,14 +30,18 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN
+from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN, SELF_HARM
 
 LOG = logging.getLogger(__name__)
 OTHER = "other"
 LABELS = (EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN, OTHER)
+# An emergency that is self-harm: its own class, so the reply can add the crisis line; its
+# probability counts towards the emergency level.
+CLASSES = (*LABELS, SELF_HARM)
 # The labels as the examples file spells them (as the evaluation cases do).
 FILE_LABELS = {
     "emergency": EMERGENCY,
+    "self_harm": SELF_HARM,
     "medical_advice": MEDICAL_ADVICE,
     "human": REQUEST_HUMAN,
     "other": OTHER,
@@ -78,6 +83,7 @@ class Verdict:
 
     level: str
     probability: float
+    crisis: bool = False  # an emergency that is more likely self-harm than not
 
 
 def load_examples(path: Path = DEFAULT_EXAMPLES) -> List[Example]:
@@ -114,7 +120,7 @@ def intent_examples(pairs: Sequence[Tuple[str, str]], lang: str = "en") -> List[
     (contact details, which are no question at all) are left out.
     """
     return [
-        Example(text, intent if intent in LABELS else OTHER, lang)
+        Example(text, intent if intent in CLASSES else OTHER, lang)
         for text, intent in pairs
         if text.strip() and intent not in SKIPPED_INTENTS
     ]
@@ -133,7 +139,7 @@ def normalise(text: str) -> str:
 
 
 class SafetyClassifier:
-    """Character and word n-gram TF-IDF with a logistic regression over the four labels."""
+    """Character and word n-gram TF-IDF with a logistic regression over the classes."""
 
     def __init__(self, pipeline: object, thresholds: Mapping[str, float]) -> None:
         """Wrap a fitted scikit-learn pipeline; ``thresholds`` per escalating level in (0, 1]."""
@@ -218,11 +224,14 @@ class SafetyClassifier:
         if len(re.findall(_TOKENS, text)) < MIN_WORDS:
             return None
         probabilities = self.probabilities(text)
+        self_harm = probabilities.pop(SELF_HARM, 0.0)
+        crisis = self_harm > probabilities[EMERGENCY]
+        probabilities[EMERGENCY] += self_harm
         level = max(probabilities, key=probabilities.__getitem__)
         bar = {**self.thresholds, **(thresholds or {})}
         if level == OTHER or probabilities[level] < bar[level]:
             return None
-        return Verdict(level, probabilities[level])
+        return Verdict(level, probabilities[level], crisis and level == EMERGENCY)
 
     def save(self, path: Path) -> None:
         """Write the fitted model to ``path`` (a file)."""

@@ -16,7 +16,7 @@ from knowledge.safety_classifier import (
     load_examples,
     normalise,
 )
-from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN
+from knowledge.triage import EMERGENCY, MEDICAL_ADVICE, REQUEST_HUMAN, SELF_HARM
 
 TOY = [
     *(
@@ -78,6 +78,23 @@ def test_toy_classifier_says_the_level_it_learnt(toy: SafetyClassifier) -> None:
     assert toy.verdict("what is the cost") is None
     assert toy.verdict("   ") is None
     assert toy.verdict("not waking") is None  # two words: too little to go on
+
+
+def test_self_harm_is_an_emergency_with_the_crisis_mark() -> None:
+    harm = [
+        Example(t, SELF_HARM)
+        for t in [
+            "i want to end my life",
+            "no reason to live any more",
+            "i will end it all",
+            "i want to die tonight",
+        ]
+    ]
+    model = SafetyClassifier.train(TOY + harm, {EMERGENCY: 0.4})
+    verdict = model.verdict("i just want to end my life now")
+    assert verdict is not None and verdict.level == EMERGENCY and verdict.crisis
+    medical = model.verdict("my father is not waking up")
+    assert medical is not None and medical.level == EMERGENCY and not medical.crisis
 
 
 def test_a_level_below_its_threshold_is_not_said() -> None:

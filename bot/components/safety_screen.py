@@ -45,6 +45,7 @@ from knowledge.triage import (
     EMERGENCY,
     MEDICAL_ADVICE,
     REQUEST_HUMAN,
+    SELF_HARM,
     Flag,
     RedFlagScreen,
 )
@@ -155,6 +156,11 @@ class SafetyScreen(GraphComponent):
             ExamplesError: The examples file is missing or malformed.
         """
         pairs = [(m.get(TEXT) or "", m.get(INTENT) or "") for m in training_data.intent_examples]
+        # The NLU has one emergency intent; its self-harm examples are those the patterns say.
+        pairs = [
+            (text, SELF_HARM if intent == EMERGENCY and self._crisis(text) else intent)
+            for text, intent in pairs
+        ]
         examples = load_examples(Path(self.config["examples"] or DEFAULT_EXAMPLES))
         examples += intent_examples(pairs)
         thresholds = {**DEFAULT_THRESHOLDS, **(self.config["thresholds"] or {})}
@@ -212,6 +218,10 @@ class SafetyScreen(GraphComponent):
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
+    def _crisis(self, text: str) -> bool:
+        flag = self.screen.screen(text)
+        return flag is not None and flag.crisis
+
     def _flag(self, text: str, language: str) -> Optional[Flag]:
         """The patterns' flag, else the classifier's verdict as a flag."""
         flag = self.screen.screen(text)
@@ -219,7 +229,9 @@ class SafetyScreen(GraphComponent):
             return flag
         bars = self.config["english_thresholds"] if language == ENGLISH else None
         verdict = self.classifier.verdict(text, bars)
-        return Flag(verdict.level, "learned") if verdict else None
+        if verdict is None:
+            return None
+        return Flag(verdict.level, SELF_HARM if verdict.crisis else "learned")
 
     def _screen(self, message: Message, language: str) -> None:
         flag = self._flag(message.get(TEXT) or "", language)
