@@ -14,7 +14,7 @@ from actions import runtime
 from actions.messages import Message, answer_message, unreadable_message, with_disclaimer
 from actions.texts import LANGUAGE_SLOT
 from knowledge.config import Settings
-from knowledge.search import ANSWER, CLARIFY
+from knowledge.decision import ANSWER, CLARIFY
 
 logger = logging.getLogger(__name__)
 CONDITION_SLOT = "condition"

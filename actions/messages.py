@@ -10,7 +10,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from actions.texts import translated
-from knowledge.search import ANSWER, CLARIFY
+from knowledge.decision import ANSWER, CLARIFY
 from knowledge.service import PAYLOAD_SCHEMA, Reply
 
 Message = Dict[str, Any]

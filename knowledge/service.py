@@ -11,10 +11,12 @@ import numpy as np
 
 from knowledge import language, spelling
 from knowledge.config import Settings
+from knowledge.decision import ANSWER, CLARIFY, NO_ANSWER, DecisionRule, Hit, decide
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
+from knowledge.quoting import quote
 from knowledge.schema import PAYLOAD_SCHEMA
-from knowledge.search import ANSWER, CLARIFY, NO_ANSWER, Hit, Searcher
+from knowledge.search import Searcher
 from knowledge.sectioning import Passage
 from knowledge.sources import KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
@@ -225,11 +227,11 @@ class FaqService:
         if intent is not None and intent[0] == "out_of_scope" and intent[1] >= OUT_OF_SCOPE_SURE:
             bar += OUT_OF_SCOPE_BAR_RAISE
         hits = searcher.rank(query, vector, prefer_condition=topic, mode=mode, within=within)
-        decision = searcher.decide(hits, threshold=bar)
+        decision = decide(hits, DecisionRule.from_settings(self.settings, bar))
         if within is not None:
             # A follow-up is answered from the condition's own article when it answers it.
             own = searcher.rank(query, vector, mode=mode, within=within[:1])
-            first = searcher.decide(own, threshold=bar - FOLLOW_UP_BAR_DROP)
+            first = decide(own, DecisionRule.from_settings(self.settings, bar - FOLLOW_UP_BAR_DROP))
             if first.kind == ANSWER:
                 hits, decision = own, first
         ranking = tuple(hits[: self.settings.top_k])
@@ -238,7 +240,7 @@ class FaqService:
         if decision.kind == ANSWER:
             top = decision.hits[0]
             topic = top.passage.condition if top.passage.condition != GENERAL else topic
-            return Reply(ANSWER, topic, decision.hits, searcher.quote(top, vector), ranking)
+            return Reply(ANSWER, topic, decision.hits, quote(top, vector, searcher.index), ranking)
         return Reply(decision.kind, topic, decision.hits, ranking=ranking)
 
     def passage_texts(self) -> Dict[str, str]:
@@ -263,7 +265,7 @@ class FaqService:
         vector = self.embed(question or passage.section)
         hit = Hit(passage, position, 1.0, 1.0, 0.0, 1.0)
         condition = passage.condition if passage.condition != "general" else None
-        return Reply(ANSWER, condition, (hit,), searcher.quote(hit, vector))
+        return Reply(ANSWER, condition, (hit,), quote(hit, vector, searcher.index))
 
     def rank_ids(self, question: str, mode: str, vector: Optional[np.ndarray] = None) -> List[str]:
         """Passage ids ranked by one mode alone (for the baselines)."""

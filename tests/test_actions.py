@@ -156,7 +156,7 @@ def test_unknown_passage_from_a_button_is_not_answered() -> None:
 
 def test_clarify_offers_buttons_with_payloads(service: FaqService) -> None:
     from actions.messages import answer_message
-    from knowledge.search import CLARIFY
+    from knowledge.decision import CLARIFY
     from knowledge.service import Reply
 
     reply = service.ask("is it safe")

@@ -9,8 +9,9 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from knowledge.decision import ANSWER, CLARIFY, NO_ANSWER, DecisionRule, decide
 from knowledge.embedding import Embedder
-from knowledge.search import ANSWER, CLARIFY, NO_ANSWER, Searcher
+from knowledge.search import Searcher
 from knowledge.service import FaqService
 
 
@@ -73,18 +74,13 @@ def test_close_candidates_are_offered_as_a_choice_not_quoted(service: FaqService
     question = "is exosome therapy safe"
     vector = service.embed(question)
     hits = service.searcher.rank(question, vector)
-    wide = Searcher.__new__(Searcher)
-    wide.__dict__.update(service.searcher.__dict__)
-    wide.settings = dataclasses.replace(service.settings, answer_margin=1.0)
-    decision = wide.decide(hits)
+    rule = DecisionRule.from_settings(service.settings, service.settings.answer_threshold)
+    decision = decide(hits, dataclasses.replace(rule, margin=1.0))
     assert decision.kind == CLARIFY
     sections = [(h.passage.doc, h.passage.section) for h in decision.hits]
     assert len(sections) == len(set(sections)) >= 2 and len(sections) <= 3
     # With no rival close, the top passage is quoted.
-    narrow = Searcher.__new__(Searcher)
-    narrow.__dict__.update(service.searcher.__dict__)
-    narrow.settings = dataclasses.replace(service.settings, answer_margin=0.0)
-    assert narrow.decide(hits).kind == ANSWER
+    assert decide(hits, dataclasses.replace(rule, margin=0.0)).kind == ANSWER
 
 
 def test_nothing_below_the_bar_is_ever_answered(service: FaqService) -> None:
