@@ -39,7 +39,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Select
 
-from handoffs.store import sqlite_pragmas
+from handoffs.db import sqlite_pragmas
 from knowledge.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)

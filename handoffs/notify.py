@@ -30,8 +30,8 @@ from typing import Any, Deque, Dict, List, Optional, Sequence
 
 import httpx
 
-from handoffs.records import Handoff, utc, utc_now
-from handoffs.store import HandoffStore, PendingNotification
+from handoffs.records import Handoff, PendingNotification, utc, utc_now
+from handoffs.store import HandoffStore
 
 log = logging.getLogger(__name__)
 

@@ -13,43 +13,23 @@ are locked with ``SELECT ... FOR UPDATE``.
 
 from __future__ import annotations
 
-import json
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from datetime import datetime, timedelta
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    case,
-    create_engine,
-    delete,
-    event,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from handoffs.db import StoreError, StoreUnavailable, check_url, describe_error, open_engine
+from handoffs.outbox import NotificationOutbox, queue_notifications
 from handoffs.records import (
     PRIORITY_BY_REASON,
     REASONS,
     STATUSES,
     Contact,
     Handoff,
-    Notification,
-    PendingNotification,
     Turn,
     more_urgent,
     new_reference,
@@ -58,22 +38,23 @@ from handoffs.records import (
     utc,
     utc_now,
 )
+from handoffs.schema import (
+    MAX_CHANNEL,
+    MAX_NOTE,
+    MAX_SENDER,
+    MAX_SINK,
+    MAX_STAFF,
+    H,
+    N,
+    dump_turns,
+    handoff_from_row,
+    handoffs_table,
+    load_turns,
+    metadata,
+    notifications_table,
+)
 
-MAX_CHANNEL = 64
-MAX_SENDER = 255
-MAX_STAFF = 100
-MAX_ERROR = 200
-MAX_SINK = 32
-MAX_NOTE = 4000
 _WRITE_ATTEMPTS = 5
-
-
-class StoreError(Exception):
-    """A handoff operation cannot be done; the message says why in one line."""
-
-
-class StoreUnavailable(StoreError):
-    """The database URL cannot be used or the database cannot be reached."""
 
 
 class UnknownReference(StoreError):
@@ -82,198 +63,6 @@ class UnknownReference(StoreError):
 
 class InvalidTransition(StoreError):
     """The handoff's status does not allow the change (e.g. claiming a resolved handoff)."""
-
-
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        """Convert to UTC; SQLite gets the naive UTC time."""
-        if value is None:
-            return None
-        value = utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        """Return an aware UTC datetime."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-metadata = MetaData()
-
-handoffs_table = Table(
-    "handoffs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("reference", String(9), nullable=False, unique=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("channel", String(MAX_CHANNEL), nullable=False),
-    Column("sender_id", String(MAX_SENDER), nullable=False),
-    Column("reason", String(32), nullable=False),
-    Column("priority", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("turns", Text, nullable=False),
-    Column("contact_kind", String(16)),
-    Column("contact_value", String(320)),
-    Column("claimed_by", String(MAX_STAFF)),
-    Column("resolved_at", UTCDateTime),
-    Column("resolved_by", String(MAX_STAFF)),
-    Column("note", Text),
-)
-_H = handoffs_table.c
-Index(
-    "ux_handoffs_one_unresolved_per_sender",
-    _H.channel,
-    _H.sender_id,
-    unique=True,
-    sqlite_where=_H.status != "resolved",
-    postgresql_where=_H.status != "resolved",
-)
-Index("ix_handoffs_status_resolved_at", _H.status, _H.resolved_at)
-
-notifications_table = Table(
-    "handoff_notifications",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "handoff_id",
-        Integer,
-        ForeignKey("handoffs.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    Column("sink", String(MAX_SINK), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("last_error", String(MAX_ERROR)),
-    Column("delivered_at", UTCDateTime),
-)
-_N = notifications_table.c
-Index("ix_handoff_notifications_due", _N.status, _N.next_attempt_at)
-
-
-def _describe(exc: BaseException) -> str:
-    """One line about a database error, without SQL or parameters (they may hold patient text)."""
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()
-    detail = text[0] if text and not isinstance(exc, IntegrityError) else ""
-    name = type(orig).__name__
-    return f"{name}: {detail}"[:MAX_ERROR] if detail else name
-
-
-def check_url(raw: str) -> URL:
-    """Parse and check a database URL.
-
-    Accepts ``sqlite:///path/to/file.db`` and ``postgresql://user:pass@host:port/db`` (also
-    ``postgres://`` and ``postgresql+psycopg2://``).
-
-    Raises:
-        StoreUnavailable: The URL is garbage, names an unsupported database or driver, or an
-            in-memory SQLite database (which would lose every handoff on restart).
-    """
-    example = "e.g. sqlite:///var/faqbot.db or postgresql://user@host:5432/faqbot"
-    if not raw or not raw.strip():
-        raise StoreUnavailable(f"DATABASE_URL is empty ({example})")
-    try:
-        url = make_url(raw.strip())
-    except (ArgumentError, ValueError):
-        raise StoreUnavailable(f"DATABASE_URL is not a database URL ({example})") from None
-    backend, _, driver = url.drivername.partition("+")
-    if backend == "postgres":
-        backend = "postgresql"
-    if backend == "sqlite" and driver in ("", "pysqlite"):
-        if url.database in (None, "", ":memory:"):
-            raise StoreUnavailable(
-                "DATABASE_URL names an in-memory SQLite database, which loses every handoff "
-                f"on restart; give a file ({example})"
-            )
-        return url.set(drivername="sqlite")
-    if backend == "postgresql" and driver in ("", "psycopg2"):
-        return url.set(drivername="postgresql+psycopg2")
-    raise StoreUnavailable(
-        f"DATABASE_URL uses {url.drivername!r}, which the handoff store does not support "
-        f"({example})"
-    )
-
-
-def sqlite_pragmas(*pragmas: str) -> Callable[[Any, Any], None]:
-    """A SQLAlchemy ``connect`` listener that runs ``PRAGMA <p>`` for each of ``pragmas``."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            for pragma in pragmas:
-                cursor.execute(f"PRAGMA {pragma}")
-        finally:
-            cursor.close()
-
-    return on_connect
-
-
-_handoff_pragmas = sqlite_pragmas("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000")
-
-
-def _sqlite_on_connect(dbapi_connection: Any, record: Any) -> None:
-    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's lazy BEGIN.
-    dbapi_connection.isolation_level = None
-    _handoff_pragmas(dbapi_connection, record)
-
-
-def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def open_engine(url: URL, tables: MetaData, what: str) -> Engine:
-    """An engine for a checked URL with ``tables`` created if missing.
-
-    SQLite gets its folder created, WAL, a 30 s busy timeout and ``BEGIN IMMEDIATE``;
-    PostgreSQL gets pre-ping and a 10 s connect timeout unless the URL sets one. Used by the
-    handoff store and by the channels' seen-message table.
-
-    Raises:
-        StoreUnavailable: The folder or the tables cannot be created (``what`` names the
-            database in the message).
-    """
-    shown = url.render_as_string(hide_password=True)
-    if url.get_backend_name() == "sqlite":
-        database = str(url.database)
-        if not database.startswith("file:"):
-            try:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreUnavailable(
-                    f"cannot create the folder of {what} {shown}: "
-                    f"{exc.strerror or type(exc).__name__}"
-                ) from None
-        engine = create_engine(
-            url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
-        )
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
-    else:
-        connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
-        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
-    for attempt in range(2):
-        try:
-            tables.create_all(engine)
-            break
-        except SQLAlchemyError as exc:
-            # Two processes creating the tables at once: the second attempt sees them.
-            if attempt == 0 and not isinstance(exc, OperationalError):
-                continue
-            engine.dispose()
-            raise StoreUnavailable(f"cannot open {what} {shown}: {_describe(exc)}") from None
-    return engine
 
 
 def _merge_turns(stored: List[Turn], new: Sequence[Turn]) -> List[Turn]:
@@ -295,50 +84,6 @@ def _merge_turns(stored: List[Turn], new: Sequence[Turn]) -> List[Turn]:
     return stored + new[best_end:]
 
 
-def _load_turns(raw: str) -> List[Turn]:
-    return [Turn.from_dict(item) for item in json.loads(raw)]
-
-
-def _dump_turns(turns: Iterable[Turn]) -> str:
-    return json.dumps([turn.to_dict() for turn in turns], ensure_ascii=False)
-
-
-def _handoff(row: Any) -> Handoff:
-    m = row._mapping
-    contact = Contact(m["contact_kind"], m["contact_value"]) if m["contact_kind"] else None
-    return Handoff(
-        id=m["id"],
-        reference=m["reference"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        channel=m["channel"],
-        sender_id=m["sender_id"],
-        reason=m["reason"],
-        priority=m["priority"],
-        status=m["status"],
-        turns=_load_turns(m["turns"]),
-        contact=contact,
-        claimed_by=m["claimed_by"],
-        resolved_at=m["resolved_at"],
-        resolved_by=m["resolved_by"],
-        note=m["note"],
-    )
-
-
-def _notification(row: Any) -> Notification:
-    m = row._mapping
-    return Notification(
-        id=m["id"],
-        reference=m["reference"],
-        sink=m["sink"],
-        status=m["status"],
-        attempts=m["attempts"],
-        next_attempt_at=m["next_attempt_at"],
-        last_error=m["last_error"],
-        delivered_at=m["delivered_at"],
-    )
-
-
 def _text(value: str, what: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must not be empty")
@@ -354,7 +99,7 @@ def _contact_values(contact: Optional[Contact]) -> dict:
     return {"contact_kind": contact.kind, "contact_value": contact.value}
 
 
-class HandoffStore:
+class HandoffStore(NotificationOutbox):
     """Handoff records and their pending staff notifications in a SQL database.
 
     Args:
@@ -419,7 +164,7 @@ class HandoffStore:
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"handoff database error: {_describe(exc)}") from None
+            raise StoreUnavailable(f"handoff database error: {describe_error(exc)}") from None
 
     # -- handoffs -----------------------------------------------------------------------------
 
@@ -483,7 +228,7 @@ class HandoffStore:
                 # at the same moment: try again (the next attempt finds and updates it).
                 if attempt == _WRITE_ATTEMPTS - 1:
                     raise StoreUnavailable(
-                        f"could not save the handoff: {_describe(exc)}"
+                        f"could not save the handoff: {describe_error(exc)}"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -500,7 +245,7 @@ class HandoffStore:
     ) -> int:
         row = conn.execute(
             select(handoffs_table)
-            .where(_H.channel == channel, _H.sender_id == sender_id, _H.status != "resolved")
+            .where(H.channel == channel, H.sender_id == sender_id, H.status != "resolved")
             .with_for_update()
         ).first()
         if row is None:
@@ -515,52 +260,25 @@ class HandoffStore:
                     reason=reason,
                     priority=PRIORITY_BY_REASON[reason],
                     status="open",
-                    turns=_dump_turns(kept),
+                    turns=dump_turns(kept),
                     **_contact_values(contact),
                 )
             )
             handoff_id = int(result.inserted_primary_key[0])
-            self._queue(conn, handoff_id, sinks, now)
+            queue_notifications(conn, handoff_id, sinks, now)
             return handoff_id
         current = row._mapping
-        merged = _merge_turns(_load_turns(current["turns"]), turns)[-self.turns_kept :]
-        values: dict = {"turns": _dump_turns(merged), "updated_at": now, **_contact_values(contact)}
+        merged = _merge_turns(load_turns(current["turns"]), turns)[-self.turns_kept :]
+        values: dict = {"turns": dump_turns(merged), "updated_at": now, **_contact_values(contact)}
         raised = False
         if more_urgent(reason, current["reason"]):
             values["reason"] = reason
             values["priority"] = PRIORITY_BY_REASON[reason]
             raised = priority_rank(values["priority"]) < priority_rank(current["priority"])
-        conn.execute(update(handoffs_table).where(_H.id == current["id"]).values(**values))
+        conn.execute(update(handoffs_table).where(H.id == current["id"]).values(**values))
         if raised:
-            self._queue(conn, current["id"], sinks, now)
+            queue_notifications(conn, current["id"], sinks, now)
         return int(current["id"])
-
-    def _queue(
-        self, conn: Connection, handoff_id: int, sinks: Sequence[str], now: datetime
-    ) -> None:
-        for sink in dict.fromkeys(sinks):
-            pending = conn.execute(
-                select(_N.id).where(
-                    _N.handoff_id == handoff_id, _N.sink == sink, _N.status == "pending"
-                )
-            ).first()
-            if pending is not None:
-                conn.execute(
-                    update(notifications_table)
-                    .where(_N.id == pending.id)
-                    .values(next_attempt_at=now)
-                )
-                continue
-            conn.execute(
-                insert(notifications_table).values(
-                    handoff_id=handoff_id,
-                    sink=sink,
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
 
     def set_contact(
         self,
@@ -591,7 +309,7 @@ class HandoffStore:
                 raise UnknownReference(f"no handoff {reference} in this conversation")
             conn.execute(
                 update(handoffs_table)
-                .where(_H.id == row.id)
+                .where(H.id == row.id)
                 .values(updated_at=moment, **_contact_values(contact))
             )
             return self._get_by_id(conn, row.id)
@@ -609,8 +327,8 @@ class HandoffStore:
         if canonical is None:
             return None
         with self._transaction() as conn:
-            row = conn.execute(select(handoffs_table).where(_H.reference == canonical)).first()
-            return _handoff(row) if row else None
+            row = conn.execute(select(handoffs_table).where(H.reference == canonical)).first()
+            return handoff_from_row(row) if row else None
 
     def list(self, status: Optional[str] = None, limit: int = 50) -> List[Handoff]:
         """List handoffs in the order staff work through them.
@@ -633,32 +351,32 @@ class HandoffStore:
             raise ValueError(f"unknown status {status!r} (expected one of {', '.join(STATUSES)})")
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        resolved = _H.status == "resolved"
-        urgent = (_H.priority == "urgent") & ~resolved
-        by_status = case((_H.status == "open", 0), (_H.status == "claimed", 1), else_=2)
+        resolved = H.status == "resolved"
+        urgent = (H.priority == "urgent") & ~resolved
+        by_status = case((H.status == "open", 0), (H.status == "claimed", 1), else_=2)
         urgent_query = (
             select(handoffs_table)
             .where(urgent)
-            .order_by(by_status, _H.created_at.desc(), _H.id.desc())
+            .order_by(by_status, H.created_at.desc(), H.id.desc())
         )
         others = (
             select(handoffs_table)
             .where(~urgent)
             .order_by(
                 by_status,
-                case((resolved, 0), (_H.priority == "high", 1), else_=2),
-                case((resolved, None), else_=_H.created_at).asc(),
-                _H.resolved_at.desc(),
-                _H.id.desc(),
+                case((resolved, 0), (H.priority == "high", 1), else_=2),
+                case((resolved, None), else_=H.created_at).asc(),
+                H.resolved_at.desc(),
+                H.id.desc(),
             )
             .limit(limit)
         )
         if status is not None:
-            urgent_query = urgent_query.where(_H.status == status)
-            others = others.where(_H.status == status)
+            urgent_query = urgent_query.where(H.status == status)
+            others = others.where(H.status == status)
         with self._transaction() as conn:
-            first = [_handoff(row) for row in conn.execute(urgent_query)]
-            rest = [_handoff(row) for row in conn.execute(others)]
+            first = [handoff_from_row(row) for row in conn.execute(urgent_query)]
+            rest = [handoff_from_row(row) for row in conn.execute(others)]
         order = {"open": 0, "claimed": 1, "resolved": 2}
         # Open before claimed before resolved; within a status, urgent ones first.
         return sorted(first + rest, key=lambda h: order.get(h.status, 3))
@@ -685,7 +403,7 @@ class HandoffStore:
                 )
             conn.execute(
                 update(handoffs_table)
-                .where(_H.id == row.id)
+                .where(H.id == row.id)
                 .values(status="claimed", claimed_by=staff, updated_at=moment)
             )
             return self._get_by_id(conn, row.id)
@@ -720,7 +438,7 @@ class HandoffStore:
                 )
             conn.execute(
                 update(handoffs_table)
-                .where(_H.id == row.id)
+                .where(H.id == row.id)
                 .values(
                     status="resolved",
                     resolved_at=moment,
@@ -746,11 +464,11 @@ class HandoffStore:
         if older_than < timedelta(0):
             raise ValueError("older_than must not be negative")
         cutoff = (utc(now) if now else utc_now()) - older_than
-        old = select(_H.id).where(_H.status == "resolved", _H.resolved_at < cutoff)
+        old = select(H.id).where(H.status == "resolved", H.resolved_at < cutoff)
         with self._transaction() as conn:
-            conn.execute(delete(notifications_table).where(_N.handoff_id.in_(old)))
+            conn.execute(delete(notifications_table).where(N.handoff_id.in_(old)))
             result = conn.execute(
-                delete(handoffs_table).where(_H.status == "resolved", _H.resolved_at < cutoff)
+                delete(handoffs_table).where(H.status == "resolved", H.resolved_at < cutoff)
             )
             return int(result.rowcount)
 
@@ -758,162 +476,15 @@ class HandoffStore:
         canonical = normalise_reference(reference or "")
         row = None
         if canonical is not None:
-            query = select(handoffs_table).where(_H.reference == canonical)
+            query = select(handoffs_table).where(H.reference == canonical)
             row = conn.execute(query.with_for_update() if lock else query).first()
         if row is None:
             raise UnknownReference(f"no handoff with reference {reference.strip()!r}")
         return row
 
     def _get_by_id(self, conn: Connection, handoff_id: int) -> Handoff:
-        row = conn.execute(select(handoffs_table).where(_H.id == handoff_id)).one()
-        return _handoff(row)
-
-    # -- notifications ------------------------------------------------------------------------
-
-    def due(
-        self,
-        now: Optional[datetime] = None,
-        limit: int = 50,
-        sinks: Optional[Sequence[str]] = None,
-        lease: Optional[timedelta] = None,
-    ) -> List[PendingNotification]:
-        """Return the pending notifications whose next attempt is due, the oldest due first.
-
-        Args:
-            now: The current time (for tests); defaults to the clock.
-            limit: At most this many.
-            sinks: Only these sinks (notifications for a sink that is not configured any more
-                stay pending, untouched, until it is configured again); ``None`` for all.
-            lease: If given, the returned notifications are not due again for this long, so
-                that two deliverers running at once (action server and cron) do not both send
-                them; :meth:`mark_delivered` or :meth:`mark_failed` then settles them.
-
-        Raises:
-            StoreUnavailable: The database cannot be used.
-        """
-        moment = utc(now) if now else utc_now()
-        if sinks is not None and not sinks:
-            return []
-        query = (
-            select(
-                _N.id.label("n_id"),
-                _N.sink.label("n_sink"),
-                _N.attempts.label("n_attempts"),
-                _N.next_attempt_at.label("n_next"),
-                *handoffs_table.c,
-            )
-            .join_from(notifications_table, handoffs_table, _N.handoff_id == _H.id)
-            .where(_N.status == "pending", _N.next_attempt_at <= moment)
-            .order_by(_N.next_attempt_at, _N.id)
-            .limit(limit)
-        )
-        if sinks is not None:
-            query = query.where(_N.sink.in_(list(sinks)))
-        if lease is not None:
-            query = query.with_for_update(of=notifications_table, skip_locked=True)
-        with self._transaction() as conn:
-            rows = conn.execute(query).all()
-            if lease is not None and rows:
-                conn.execute(
-                    update(notifications_table)
-                    .where(_N.id.in_([row.n_id for row in rows]))
-                    .values(next_attempt_at=moment + lease)
-                )
-            return [
-                PendingNotification(
-                    id=row.n_id,
-                    sink=row.n_sink,
-                    attempts=row.n_attempts,
-                    next_attempt_at=row.n_next,
-                    handoff=_handoff(row),
-                )
-                for row in rows
-            ]
-
-    def mark_delivered(self, notification_id: int, now: Optional[datetime] = None) -> None:
-        """Record that a notification was accepted by its sink (a purged one is ignored)."""
-        moment = utc(now) if now else utc_now()
-        with self._transaction() as conn:
-            conn.execute(
-                update(notifications_table)
-                .where(_N.id == notification_id, _N.status == "pending")
-                .values(
-                    status="delivered",
-                    attempts=_N.attempts + 1,
-                    delivered_at=moment,
-                    last_error=None,
-                )
-            )
-
-    def postpone(self, notification_ids: Sequence[int], until: datetime) -> None:
-        """Make pending notifications due again at ``until`` (not an attempt: nothing failed)."""
-        if not notification_ids:
-            return
-        with self._transaction() as conn:
-            conn.execute(
-                update(notifications_table)
-                .where(_N.id.in_(list(notification_ids)), _N.status == "pending")
-                .values(next_attempt_at=utc(until))
-            )
-
-    def mark_failed(self, notification_id: int, error: str, retry_at: datetime) -> None:
-        """Record a failed attempt; the notification stays pending and is due at ``retry_at``.
-
-        Args:
-            notification_id: The notification.
-            error: Short reason, without patient data (cut to 200 characters).
-            retry_at: When to try again.
-        """
-        with self._transaction() as conn:
-            conn.execute(
-                update(notifications_table)
-                .where(_N.id == notification_id, _N.status == "pending")
-                .values(
-                    attempts=_N.attempts + 1,
-                    last_error=(error or "error")[:MAX_ERROR],
-                    next_attempt_at=utc(retry_at),
-                )
-            )
-
-    def notifications(self, reference: str) -> List[Notification]:
-        """Return the notifications of one handoff, oldest first.
-
-        Raises:
-            UnknownReference: No handoff has this reference.
-            StoreUnavailable: The database cannot be used.
-        """
-        with self._transaction() as conn:
-            row = self._row(conn, reference)
-            query = self._notification_query().where(_N.handoff_id == row.id).order_by(_N.id)
-            return [_notification(r) for r in conn.execute(query)]
-
-    def failing(self, limit: int = 50) -> List[Notification]:
-        """Return pending notifications that failed at least once, the longest failing first.
-
-        Raises:
-            StoreUnavailable: The database cannot be used.
-        """
-        query = (
-            self._notification_query()
-            .where(_N.status == "pending", _N.attempts > 0)
-            .order_by(_N.created_at, _N.id)
-            .limit(limit)
-        )
-        with self._transaction() as conn:
-            return [_notification(r) for r in conn.execute(query)]
-
-    @staticmethod
-    def _notification_query() -> Any:
-        return select(
-            _N.id,
-            _H.reference,
-            _N.sink,
-            _N.status,
-            _N.attempts,
-            _N.next_attempt_at,
-            _N.last_error,
-            _N.delivered_at,
-        ).join_from(notifications_table, handoffs_table, _N.handoff_id == _H.id)
+        row = conn.execute(select(handoffs_table).where(H.id == handoff_id)).one()
+        return handoff_from_row(row)
 
 
 __all__: Tuple[str, ...] = (

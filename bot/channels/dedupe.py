@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from handoffs.store import StoreUnavailable, check_url, open_engine
+from handoffs.db import StoreUnavailable, check_url, open_engine
 
 logger = logging.getLogger(__name__)
 TABLE = "channel_seen_messages"
@@ -63,7 +63,7 @@ class SeenMessages:
     """The persistent table of seen ``(channel, message id)`` pairs (blocking calls).
 
     Args:
-        url: SQLAlchemy URL of the database (see :func:`handoffs.store.check_url`).
+        url: SQLAlchemy URL of the database (see :func:`handoffs.db.check_url`).
         ttl: Seconds an id counts as seen.
         clock: Seconds since the epoch (for tests).
 
