@@ -18,10 +18,10 @@ from rasa_sdk.types import DomainDict
 from actions import staff
 from actions.answer import ActionAnswerQuestion
 from actions.escalation import CONTACT_WANTED_SLOT, REFERENCE_SLOT, handoff_payload
-from actions.messages import payload
 from handoffs.contact import parse_contact
 from handoffs.records import Contact, Handoff
 from knowledge.config import Settings
+from knowledge.schema import Kind, payload
 
 CONTACT_SLOT = "handoff_contact"
 ATTEMPTS_SLOT = "contact_attempts"
@@ -62,7 +62,7 @@ class ActionAskHandoffContact(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         """Ask for contact details."""
-        dispatcher.utter_message(text=ASK_TEXT, json_message=payload("contact_request"))
+        dispatcher.utter_message(text=ASK_TEXT, json_message=payload(Kind.CONTACT_REQUEST))
         return []
 
 
@@ -90,7 +90,7 @@ class ValidateHandoffContactForm(FormValidationAction):
         attempts = int(tracker.get_slot(ATTEMPTS_SLOT) or 0) + 1
         if attempts >= MAX_INVALID:
             return {CONTACT_SLOT: SKIPPED, ATTEMPTS_SLOT: 0}
-        dispatcher.utter_message(text=INVALID_TEXT, json_message=payload("contact_invalid"))
+        dispatcher.utter_message(text=INVALID_TEXT, json_message=payload(Kind.CONTACT_INVALID))
         return {CONTACT_SLOT: None, ATTEMPTS_SLOT: attempts}
 
 
@@ -135,7 +135,7 @@ class ActionSaveContact(Action):
             reset.append(SlotSet(REFERENCE_SLOT, reference))
         dispatcher.utter_message(
             text=self._text(contact, value, reference, handoff is not None, settings),
-            json_message=payload("handoff", handoff=handoff_payload(handoff)),
+            json_message=payload(Kind.HANDOFF, handoff=handoff_payload(handoff)),
         )
         return reset
 

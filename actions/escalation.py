@@ -15,10 +15,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, staff
 from actions.answer import CONDITION_SLOT, disclaimer_once, has_words
-from actions.messages import handoff_text, medical_advice_messages, payload
+from actions.messages import handoff_text, medical_advice_messages
 from actions.texts import LANGUAGE_SLOT, translated
 from handoffs.records import Handoff
 from knowledge.config import Settings
+from knowledge.schema import Kind, kind_of, payload
 
 REFERENCE_SLOT = "handoff_reference"
 CONTACT_WANTED_SLOT = "contact_wanted"
@@ -59,9 +60,7 @@ def last_bot_kind(tracker: Tracker) -> Optional[str]:
     """The decision kind of the bot's latest message (from its ``custom`` payload)."""
     for event in reversed(tracker.events):
         if event.get("event") == "bot":
-            custom = (event.get("data") or {}).get("custom") or {}
-            kind = custom.get("kind") if isinstance(custom, dict) else None
-            return str(kind) if kind else None
+            return kind_of(event.get("data") or {})
     return None
 
 
@@ -117,7 +116,7 @@ class ActionRequestHuman(Action):
         of_course = translated("of_course", language) or "Of course."
         dispatcher.utter_message(
             text=f"{of_course} {told(handoff, settings, language)}",
-            json_message=payload("handoff", handoff=handoff_payload(handoff)),
+            json_message=payload(Kind.HANDOFF, handoff=handoff_payload(handoff)),
         )
         return handoff_events(handoff)
 
@@ -150,7 +149,7 @@ class ActionEscalateEmergency(Action):
         if alerted:
             dispatcher.utter_message(
                 text=alerted,
-                json_message=payload("handoff", handoff=handoff_payload(handoff)),
+                json_message=payload(Kind.HANDOFF, handoff=handoff_payload(handoff)),
             )
         # The self-harm flag belongs to this message only; a later emergency is judged afresh.
         events: List[EventType] = [SlotSet(EMERGENCY_TYPE_SLOT, None)]

@@ -11,7 +11,8 @@ from typing import Any, Dict, List, Optional
 
 from actions.texts import translated
 from knowledge.decision import ANSWER, CLARIFY
-from knowledge.service import PAYLOAD_SCHEMA, Reply
+from knowledge.schema import Kind, payload
+from knowledge.service import Reply
 
 Message = Dict[str, Any]
 BUTTON_TITLE_MAX = 60
@@ -23,11 +24,6 @@ CONDITION_LABELS = {
     "general": "Exosome therapy",
 }
 HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
-
-
-def payload(kind: str, **extra: Any) -> Dict[str, Any]:
-    """A ``custom`` payload of the given decision kind."""
-    return {"schema": PAYLOAD_SCHEMA, "kind": kind, **extra}
 
 
 def quote_block(reply: Reply, lead: str) -> str:
@@ -88,7 +84,7 @@ def unreadable_message() -> Message:
     """Reply to a message with no words in it (empty, only emoji or symbols)."""
     return {
         "text": "I couldn't find a question in that message. Please type your question in words.",
-        "json_message": payload("no_answer", citations=[], ranking=[]),
+        "json_message": payload(Kind.NO_ANSWER, citations=[], ranking=[]),
     }
 
 
@@ -125,7 +121,7 @@ def medical_advice_messages(
             "text": text,
             "buttons": [] if handoff else [human_button(language)],
             "json_message": payload(
-                "medical_advice", citations=citations, ranking=data["ranking"], handoff=handoff
+                Kind.MEDICAL_ADVICE, citations=citations, ranking=data["ranking"], handoff=handoff
             ),
         }
     )

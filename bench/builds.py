@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from knowledge.schema import Kind, kind_of
 from scripts.stack import ROOT, Stack, base_env, free_port, post_json
 
 BIN = Path(sys.executable).parent
@@ -170,7 +171,7 @@ def wait_first_answer(
 
 def answers(messages: List[dict]) -> bool:
     """Whether our bot's reply is an answer from the articles."""
-    return any((m.get("custom") or {}).get("kind") == "answer" for m in messages)
+    return any(kind_of(m) == Kind.ANSWER for m in messages)
 
 
 def cold_start_ours(log_dir: Path, extra_env: Dict[str, str]) -> Tuple[ColdStart, Stack]:

@@ -20,6 +20,7 @@ import aiohttp
 
 from bench.conversations import ConversationMix, Message
 from bench.stats import summarize
+from knowledge.schema import kind_of
 
 FAILED_KINDS = ("unavailable", "rate_limited")
 
@@ -98,11 +99,7 @@ def judge_reply(
         return "not json", ()
     if not isinstance(messages, list):
         return "not a list", ()
-    kinds = tuple(
-        str(m["custom"].get("kind"))
-        for m in messages
-        if isinstance(m, dict) and isinstance(m.get("custom"), dict)
-    )
+    kinds = tuple(k for m in messages if isinstance(m, dict) and (k := kind_of(m)) is not None)
     failed = [k for k in kinds if k in FAILED_KINDS]
     if failed:
         return f"reply {failed[0]}", kinds

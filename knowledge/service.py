@@ -15,7 +15,7 @@ from knowledge.decision import ANSWER, CLARIFY, NO_ANSWER, DecisionRule, Hit, de
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.index import KnowledgeIndex, load_index
 from knowledge.quoting import quote
-from knowledge.schema import PAYLOAD_SCHEMA
+from knowledge.schema import Kind, payload
 from knowledge.search import Searcher
 from knowledge.sectioning import Passage
 from knowledge.sources import KnowledgeBase, load_knowledge_base
@@ -75,16 +75,15 @@ class Reply:
 
     def payload(self) -> Dict[str, Any]:
         """Machine-readable data for clients and tests."""
-        return {
-            "schema": PAYLOAD_SCHEMA,
-            "kind": self.kind,
-            "condition": self.condition,
-            "citations": [citation(h.passage, h.score) for h in self.cited],
-            "ranking": [
+        return payload(
+            Kind(self.kind),
+            condition=self.condition,
+            citations=[citation(h.passage, h.score) for h in self.cited],
+            ranking=[
                 {"id": h.passage.id, "score": round(h.score, 4)}
                 for h in (self.ranking or self.hits)
             ],
-        }
+        )
 
 
 def citation(passage: Passage, score: Optional[float] = None) -> Dict[str, Any]:

@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from typing import Any, Dict, List, Optional
 
+from knowledge.schema import kind_of
 from scripts.stack import Stack, free_port, post_json
 
 DEFAULT_URL = "http://127.0.0.1:5005"
@@ -38,7 +39,7 @@ def ask(base_url: str, question: str, sender: str) -> List[Dict[str, Any]]:
 
 def kinds(messages: List[Dict[str, Any]]) -> List[str]:
     """The decision kinds in the replies' ``custom`` payloads."""
-    return [str(m["custom"].get("kind")) for m in messages if isinstance(m.get("custom"), dict)]
+    return [k for k in map(kind_of, messages) if k is not None]
 
 
 def render(messages: List[Dict[str, Any]]) -> str:

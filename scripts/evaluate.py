@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from knowledge.config import Settings
 from knowledge.evaluation import Case, CaseError, Outcome, load_suite, summarise
+from knowledge.schema import custom_of
 from knowledge.service import FaqService
 from scripts.stack import MODEL_DIR, ROOT, TOOL_LIMITS_ENV, Stack, free_port, post_json
 
@@ -27,8 +28,8 @@ def outcome_of(case: Case, messages: Sequence[Dict[str, Any]], texts: Dict[str, 
     outcome = Outcome(case, [])
     seen: set = set()
     for message in messages:
-        custom = message.get("custom")
-        if not isinstance(custom, dict):
+        custom = custom_of(message)
+        if custom is None:
             continue
         kind = str(custom.get("kind"))
         outcome.kinds.append(kind)

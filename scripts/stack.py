@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import IO, Callable, Dict, List, Optional, Sequence, Type
 
 from knowledge.config import Settings
+from knowledge.schema import kind_of
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -281,7 +282,7 @@ class Stack:
                 token=self.env.get("FAQBOT_REST_TOKEN") or None,
             )
             messages = reply if isinstance(reply, list) else []
-            kinds = [m.get("custom", {}).get("kind") for m in messages if isinstance(m, dict)]
+            kinds = [kind_of(m) for m in messages if isinstance(m, dict)]
             if "unavailable" not in kinds or time.monotonic() > deadline:
                 return
             time.sleep(0.5)

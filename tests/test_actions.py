@@ -202,7 +202,11 @@ def test_request_human_is_a_handoff(store: HandoffStore) -> None:
 def test_request_human_after_i_dont_know_is_a_no_answer_handoff(store: HandoffStore) -> None:
     events = [
         {"event": "user", "text": "what is the capital of peru", "timestamp": 1.0},
-        {"event": "bot", "text": "I don't know", "data": {"custom": {"kind": "no_answer"}}},
+        {
+            "event": "bot",
+            "text": "I don't know",
+            "data": {"custom": {"schema": "faqbot/1", "kind": "no_answer"}},
+        },
     ]
     messages, _ = run(
         ActionRequestHuman(), tracker("talk to a person", "request_human", events=events)

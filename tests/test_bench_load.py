@@ -17,9 +17,9 @@ from bench.runner import long_summary
 
 
 def test_reply_judge() -> None:
-    ok = json.dumps([{"text": "hi", "custom": {"kind": "chitchat"}}]).encode()
+    ok = json.dumps([{"text": "hi", "custom": {"schema": "faqbot/1", "kind": "chitchat"}}]).encode()
     assert judge_reply(200, ok, True) == (None, ("chitchat",))
-    down = json.dumps([{"custom": {"kind": "unavailable"}}]).encode()
+    down = json.dumps([{"custom": {"schema": "faqbot/1", "kind": "unavailable"}}]).encode()
     assert judge_reply(200, down, True)[0] == "reply unavailable"
     assert judge_reply(500, b"", True)[0] == "http 500"
     assert judge_reply(200, b"[]", True)[0] == "no reply"
@@ -59,8 +59,10 @@ async def _serve_and_load(paced: bool) -> tuple:
         body = await request.json()
         senders.append(body["sender"])
         if body["message"] in GOODBYES:
-            return web.json_response([{"custom": {"kind": "unavailable"}}])
-        return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
+            return web.json_response([{"custom": {"schema": "faqbot/1", "kind": "unavailable"}}])
+        return web.json_response(
+            [{"text": "ok", "custom": {"schema": "faqbot/1", "kind": "answer"}}]
+        )
 
     runner, client = await _serve(webhook)
     mix = ConversationMix(["what are exosomes"], seed=1)
@@ -135,7 +137,9 @@ async def _one_sender() -> List[str]:
 
     async def webhook(request: web.Request) -> web.Response:
         senders.append((await request.json())["sender"])
-        return web.json_response([{"text": "ok", "custom": {"kind": "answer"}}])
+        return web.json_response(
+            [{"text": "ok", "custom": {"schema": "faqbot/1", "kind": "answer"}}]
+        )
 
     runner, client = await _serve(webhook)
     try:

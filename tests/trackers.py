@@ -42,7 +42,12 @@ def long_conversation(sender: str, turns: int, domain: Domain) -> DialogueStateT
         tracker.update(
             BotUttered(
                 f"reply {turn}",
-                {"custom": {"kind": "no_answer" if turn == turns else "answer"}},
+                {
+                    "custom": {
+                        "schema": "faqbot/1",
+                        "kind": "no_answer" if turn == turns else "answer",
+                    }
+                },
                 timestamp=next(clock),
             )
         )

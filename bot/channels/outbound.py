@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
+from knowledge.schema import Kind
+
 WHATSAPP_TEXT_MAX = 4096
 WHATSAPP_BODY_MAX = 1024  # body text of an interactive message
 WHATSAPP_BUTTONS_MAX = 3
@@ -24,7 +26,7 @@ WHATSAPP_CHOOSE_PROMPT = "Please choose an option."
 TWILIO_TEXT_MAX = 1600
 TWILIO_OPTIONS_HINT = "Reply with the number of your choice."
 
-QUOTING_KINDS = frozenset({"answer", "medical_advice"})
+QUOTING_KINDS = frozenset({Kind.ANSWER.value, Kind.MEDICAL_ADVICE.value})
 
 Button = Dict[str, Any]
 Payload = Dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from knowledge.config import Settings
-from knowledge.schema import PAYLOAD_SCHEMA
+from knowledge.schema import Kind, payload
 
 TRUNCATED_NOTE = (
     "Your message was very long, so I only read its first {n} characters. "
@@ -30,7 +30,7 @@ def failure_message(settings: Settings, recipient: str) -> Dict[str, Any]:
     return {
         "recipient_id": recipient,
         "text": FAILURE_TEXT.format(contact=settings.clinic_contact),
-        "custom": {"schema": PAYLOAD_SCHEMA, "kind": "unavailable"},
+        "custom": payload(Kind.UNAVAILABLE),
     }
 
 
@@ -39,7 +39,7 @@ def rate_limited_message(settings: Settings, recipient: str) -> Dict[str, Any]:
     return {
         "recipient_id": recipient,
         "text": RATE_LIMITED_TEXT.format(emergency_numbers=settings.emergency_numbers),
-        "custom": {"schema": PAYLOAD_SCHEMA, "kind": "rate_limited"},
+        "custom": payload(Kind.RATE_LIMITED),
     }
 
 
@@ -55,5 +55,5 @@ def busy_message(settings: Settings, recipient: str) -> Dict[str, Any]:
     return {
         "recipient_id": recipient,
         "text": BUSY_TEXT.format(emergency_numbers=settings.emergency_numbers),
-        "custom": {"schema": PAYLOAD_SCHEMA, "kind": "busy"},
+        "custom": payload(Kind.BUSY),
     }
