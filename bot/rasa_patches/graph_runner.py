@@ -8,7 +8,7 @@ nodes with the same inputs in dependency order (each node once) and returns the 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
@@ -69,8 +69,6 @@ class SequentialGraphRunner(DaskGraphRunner):
         return self._minimal[targets]
 
 
-def run_graphs_without_dask() -> None:
-    """Make the Rasa server load models with :class:`SequentialGraphRunner` (before it loads)."""
-    import rasa.core.processor
-
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+def sequential(original: Type[DaskGraphRunner]) -> Type[DaskGraphRunner]:
+    """The runner class the Rasa server loads models with: :class:`SequentialGraphRunner`."""
+    return SequentialGraphRunner
