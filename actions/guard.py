@@ -1,7 +1,7 @@
 """The action server answers only the Rasa server: calls must carry the shared secret.
 
 The Rasa server sends ``FAQBOT_ACTION_SECRET`` in ``X-Faqbot-Action-Secret``
-(:func:`bot.channels.action_calls.send_action_secret`). Without a configured secret the action
+(:func:`bot.rasa_patches.action_calls.send_secret`). Without a configured secret the action
 server refuses every call and says why: an action server without one would run the bot's
 actions (saving contact details on a handoff, paging staff) for anyone who can reach it.
 ``make run``, the tests and the benchmarks generate a secret for each run when none is set.
@@ -17,7 +17,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.action_calls import SECRET_HEADER
+from bot.rasa_patches.action_calls import SECRET_HEADER
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = {"/health"}

@@ -62,25 +62,3 @@ def client_command(text: str) -> bool:
     if not text.lstrip().startswith("/"):
         return False
     return is_client_command(text, passage_ids(Settings.from_env().index_dir))
-
-
-def read_only_client_commands() -> None:
-    """Make Rasa's ``RegexMessageHandler`` unpack only :func:`client_command` texts.
-
-    Every other message keeps what the NLU pipeline (intent classifier, safety screen) made of
-    it. Without this, Rasa also logs the whole text of a ``/...`` message it cannot unpack.
-    """
-    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
-    from rasa.shared.nlu.constants import TEXT
-
-    original = RegexMessageHandler.__dict__["process"]
-    if getattr(original, "client_commands_only", False):
-        return  # already applied (every channel calls this)
-
-    def process(self: RegexMessageHandler, messages: list, domain: object = None) -> list:
-        commands = [m for m in messages if client_command(m.get(TEXT) or "")]
-        unpacked = iter(original(self, commands, domain) if commands else [])
-        return [next(unpacked) if client_command(m.get(TEXT) or "") else m for m in messages]
-
-    process.client_commands_only = True  # type: ignore[attr-defined]
-    RegexMessageHandler.process = process

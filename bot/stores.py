@@ -39,6 +39,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Select
 
+from bot.rasa_patches import check_all
 from handoffs.db import sqlite_pragmas
 from knowledge.config import ConfigError, Settings
 
@@ -68,6 +69,8 @@ WINDOW_SAFE_TYPES = (
 WINDOW_INDEX = "ix_events_faqbot_window"
 # Set on a tracker the store built from a window: how many of its events are stored already.
 STORED_EVENTS_ATTR = "_faqbot_stored_events"
+# The private Rasa methods this store overrides or calls (see bot.rasa_patches).
+STORE_CHANGES = ("store-retrieve", "store-event-classes")
 
 
 class ConfiguredTrackerStore(SQLTrackerStore):
@@ -83,7 +86,11 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         """Connect (waiting while the database comes up) and create the tables if needed.
 
         ``host`` and the other endpoint keys are ignored: the URL comes from the settings.
+
+        Raises:
+            PatchMismatch: The Rasa methods this store overrides or calls have changed.
         """
+        check_all(STORE_CHANGES)
         url = make_url(Settings.from_env().tracker_url)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +133,8 @@ class ConfiguredTrackerStore(SQLTrackerStore):
 
         Rasa builds an ORM query of whole rows where only ``data`` is used, and finds each event's
         class by walking every subclass of ``Event``: a third of its time per message here. The
-        latest session of a long conversation is read as a window (:meth:`_window`).
+        latest session of a long conversation is read as a window (:meth:`_window`). Overrides a
+        private Rasa method: checked as ``store-retrieve`` (:mod:`bot.rasa_patches`).
         """
         queries = self._queries
         params = {"sender_id": sender_id}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.channels.action_calls import SECRET_HEADER
+from bot.rasa_patches.action_calls import SECRET_HEADER
 from scripts.stack import BIN, MODEL_DIR, ROOT, Stack, free_port
 
 

@@ -20,7 +20,7 @@ from rasa_sdk import Tracker
 from actions.answer import previous_question
 from actions.escalation import last_bot_kind
 from actions.staff import recent_turns
-from bot.server import tune_rasa_server
+from bot.rasa_patches import apply_all
 from bot.stores import ConfiguredTrackerStore
 from knowledge.config import Settings
 from tests.trackers import long_conversation
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def configured() -> Iterator[None]:
     """What every channel does when it is built; the default timeout is put back afterwards."""
-    tune_rasa_server(4.0)
+    apply_all(4.0)
     yield
-    tune_rasa_server(Settings().action_timeout)
+    apply_all(Settings().action_timeout)
 
 
 def test_the_action_timeout_is_the_configured_one() -> None:
@@ -53,7 +53,7 @@ def test_valid_action_responses_pass_and_invalid_ones_fail_with_rasas_hint() -> 
 def test_applying_twice_changes_nothing() -> None:
     validate = RemoteAction._validate_action_result
     session = EndpointConfig.session
-    tune_rasa_server(4.0)
+    apply_all(4.0)
     assert RemoteAction._validate_action_result is validate
     assert EndpointConfig.session is session
 

@@ -15,7 +15,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.graph_runner import SequentialGraphRunner
+from bot.rasa_patches.graph_runner import SequentialGraphRunner
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "faqbot.tar.gz"
 TEXTS = [

@@ -7,7 +7,8 @@ import pytest
 import scipy.sparse
 from rasa.shared.nlu.training_data.features import Features
 
-from bot.sparse_features import hstack_pair, join_sparse_features_directly
+from bot.rasa_patches import apply, change, original
+from bot.rasa_patches.sparse_features import hstack_pair
 
 
 def _coo(rows: int, cols: int, density: float, dtype: type, seed: int) -> scipy.sparse.coo_matrix:
@@ -52,9 +53,11 @@ def test_rasa_features_are_joined_the_same_way_once_patched() -> None:
         joined = _features(left, "a")
         joined.combine_with_features(_features(right, "b"))
         expected.append(joined.features)
-    join_sparse_features_directly()
-    join_sparse_features_directly()  # a second call changes nothing
-    assert getattr(Features._combine_sparse_features, "original", None) is not None
+    apply(change("sparse-feature-join"))
+    joiner = Features._combine_sparse_features
+    apply(change("sparse-feature-join"))  # a second call changes nothing
+    assert Features._combine_sparse_features is joiner
+    assert original(change("sparse-feature-join")) is not joiner  # Rasa's own, kept
     for (left, right), want in zip(pairs, expected):
         joined = _features(left, "a")
         joined.combine_with_features(_features(right, "b"))

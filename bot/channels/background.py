@@ -30,7 +30,7 @@ from bot.channels.replies import (
     rate_limited_message,
     truncated_note,
 )
-from bot.server import tune_rasa_server
+from bot.rasa_patches import apply_all
 from knowledge.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class BackgroundChannel(InputChannel):
         self.tasks: Set["asyncio.Task[None]"] = set()
         self._locks: Dict[str, _SenderLock] = {}
         self.missing: List[str] = [name for name, value in required.items() if not value]
-        tune_rasa_server(settings.action_timeout, settings.action_secret)
+        apply_all(settings.action_timeout, settings.action_secret)
         if self.missing:
             logger.warning(
                 "%s channel is not configured (missing %s): its webhook answers with an error",

@@ -40,9 +40,10 @@ from bot.channels.replies import (
     truncated_note,
 )
 from bot.channels.validation import BadRequest, bounded_metadata, parse_rest_body
-from bot.server import tune_rasa_server
+from bot.rasa_patches import apply_all
 from knowledge.config import Settings
 from knowledge.redact import install_log_redaction
+from knowledge.schema import Kind, kind_of
 
 logger = logging.getLogger(__name__)
 # Once the emergency reply is ready, how long the rest of the turn (the handoff to staff, which
@@ -59,9 +60,9 @@ class ReplyCollector(CollectingOutputChannel):
         self.emergency = asyncio.Event()
 
     async def _persist_message(self, message: Dict[str, Any]) -> None:
+        # A private Rasa method: checked as emergency-reply-early (bot.rasa_patches).
         await super()._persist_message(message)
-        custom = message.get("custom")
-        if isinstance(custom, dict) and custom.get("kind") == "emergency":
+        if kind_of(message) == Kind.EMERGENCY:
             self.emergency.set()
 
 
@@ -106,7 +107,7 @@ class RestInput(RasaRestInput):
         self.clients = ClientLimits(self.settings, self.name())
         self.proxies = networks(self.settings.trusted_proxies)
         self.origins = {o.rstrip("/").lower() for o in self.settings.cors_origins}
-        tune_rasa_server(self.settings.action_timeout, self.settings.action_secret)
+        apply_all(self.settings.action_timeout, self.settings.action_secret)
         install_log_redaction()
 
     def refusal(self, request: Request) -> Optional[HTTPResponse]:

@@ -9,7 +9,7 @@ bench/README.md), for graphs of a dozen nodes run one after the other anyway.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
@@ -70,8 +70,6 @@ class SequentialGraphRunner(DaskGraphRunner):
         return self._minimal[targets]
 
 
-def run_graphs_without_dask() -> None:
-    """Make the Rasa server load models with :class:`SequentialGraphRunner` (before it loads)."""
-    import rasa.core.processor
-
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+def sequential(original: Type[DaskGraphRunner]) -> Type[DaskGraphRunner]:
+    """The runner class the Rasa server loads models with: :class:`SequentialGraphRunner`."""
+    return SequentialGraphRunner

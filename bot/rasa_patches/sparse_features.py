@@ -10,7 +10,7 @@ directly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse
@@ -34,13 +34,13 @@ def hstack_pair(left: Any, right: Any) -> scipy.sparse.coo_matrix:
     return scipy.sparse.coo_matrix((data, (rows, cols)), shape=shape)
 
 
-def join_sparse_features_directly() -> None:
-    """Make Rasa's ``Features`` join sparse features with :func:`hstack_pair`."""
-    from rasa.shared.nlu.training_data.features import Features
+def join_directly(original: Callable[..., None]) -> Callable[..., None]:
+    """``Features._combine_sparse_features`` that joins two COO matrices with :func:`hstack_pair`.
 
-    original = Features.__dict__["_combine_sparse_features"]
-    if getattr(original, "original", None) is not None:
-        return  # already applied (every channel calls this)
+    Other formats, and matrices with different numbers of rows, go to Rasa's own method (and
+    its error message).
+    """
+    from rasa.shared.nlu.training_data.features import Features
 
     def combine(self: Features, additional_features: Features) -> None:
         both_coo = scipy.sparse.isspmatrix_coo(self.features) and scipy.sparse.isspmatrix_coo(
@@ -52,5 +52,4 @@ def join_sparse_features_directly() -> None:
         self.features = hstack_pair(self.features, additional_features.features)
         self._cached_fingerprint = None
 
-    combine.original = original  # type: ignore[attr-defined]
-    Features._combine_sparse_features = combine
+    return combine
