@@ -33,6 +33,7 @@ and cost per message are measured by ``python -m bench.spelling`` (figures: benc
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import threading
@@ -51,6 +52,8 @@ LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 CHAT_LEXICON = LEXICON_DIR / "chat_english.yml"
 HINGLISH_LEXICON = LEXICON_DIR / "hinglish.yml"
 HINDI_TERMS = LEXICON_DIR / "hindi_terms.yml"
+# A Hindi-terms key this close to its English value is a misspelling of it, not a Hindi word.
+SPELLING_RATIO = 0.75
 DICTIONARY = "frequency_dictionary_en_82_765.txt"
 
 MIN_LENGTH = 4
@@ -372,6 +375,14 @@ def _latin_words(items: Iterable[Any]) -> Set[str]:
     return words
 
 
+def _spelling_of(key: str, english: str) -> bool:
+    """Whether a Hindi-terms key is a misspelling of its English value ("diabeties": diabetes).
+
+    Such keys are no Hindi words to protect: the corrector should still fix them in English.
+    """
+    return difflib.SequenceMatcher(None, key.lower(), english.lower()).ratio() >= SPELLING_RATIO
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """The corrector's word lists from ``knowledge/lexicon``.
@@ -402,7 +413,11 @@ def lexicon_words(
         keep |= _latin_words(words or ())
     terms = _yaml(hindi_terms)
     for section in ("phrases", "words"):
-        keep |= _latin_words((terms.get(section) or {}).keys())
+        keep |= _latin_words(
+            key
+            for key, value in (terms.get(section) or {}).items()
+            if not _spelling_of(str(key), str(value or ""))
+        )
     never = _latin_words(data.get("never") or ())
     return Lexicon(frozenset(domain), frozenset(keep - domain), frozenset(never - domain))
 

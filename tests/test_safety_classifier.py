@@ -240,3 +240,12 @@ def test_rasa_screen_without_a_stored_classifier_keeps_its_patterns(tmp_path: Pa
     assert screen.classifier is None
     assert _intent(screen, "i have crushing chest pain right now") == EMERGENCY
     assert _intent(screen, "what is the cost") == "ask_question"
+
+
+def test_nlu_examples_keep_their_level_and_the_rest_is_other() -> None:
+    """Contact details are learnt as ``other``: a phone number is no sugar reading."""
+    from knowledge.safety_classifier import intent_examples
+
+    pairs = [("my number is 98765 43210", "give_contact"), ("chest pain now", EMERGENCY)]
+    pairs += [("i want to end my life", SELF_HARM), ("hi", "greet"), ("  ", "greet")]
+    assert [e.label for e in intent_examples(pairs)] == ["other", EMERGENCY, SELF_HARM, "other"]
