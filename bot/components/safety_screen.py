@@ -128,11 +128,11 @@ class SafetyScreen(GraphComponent):
         **kwargs: Any,
     ) -> "SafetyScreen":
         """Load the trained classifier; without it (a model trained before it) patterns only."""
-        thresholds = {**DEFAULT_THRESHOLDS, **(config.get("thresholds") or {})}
         classifier = None
         try:
             with model_storage.read_from(resource) as directory:
-                classifier = SafetyClassifier.load(Path(directory) / MODEL_FILE, thresholds)
+                path = Path(directory) / MODEL_FILE
+                classifier = SafetyClassifier.load(path, config.get("thresholds"))
         except (ValueError, OSError) as exc:
             LOG.warning("safety classifier not loaded (%s): red-flag patterns only", exc)
         return cls(config, model_storage, resource, classifier)
@@ -163,8 +163,7 @@ class SafetyScreen(GraphComponent):
         ]
         examples = load_examples(Path(self.config["examples"] or DEFAULT_EXAMPLES))
         examples += intent_examples(pairs)
-        thresholds = {**DEFAULT_THRESHOLDS, **(self.config["thresholds"] or {})}
-        self.classifier = SafetyClassifier.train(examples, thresholds)
+        self.classifier = SafetyClassifier.train(examples, self.config["thresholds"])
         with self._storage.write_to(self._resource) as directory:
             self.classifier.save(Path(directory) / MODEL_FILE)
         return self._resource
