@@ -35,6 +35,9 @@ def _cmd_index(settings: Settings, if_stale: bool) -> int:
     embedder = Embedder(settings.model_path, threads=settings.torch_threads, fast_queries=False)
     _progress("loading the embedding model")
     manifest = build_index(settings, embedder, progress=_progress)
+    from knowledge import answerability_training
+
+    answerability_training.build(settings, embedder, progress=_progress)
     _progress(
         f"{manifest.passage_count} passages, {manifest.sentence_count} sentences, "
         f"{manifest.question_count} questions"

@@ -87,6 +87,14 @@ class Settings:
         answer_margin: The top passage is quoted only if no passage of another section comes this
             close; close ones that clear the bar are offered as a choice, else "I don't know".
         sure_score: A top passage scoring this much is quoted even with close rivals.
+        answerable_floor: The probability, by the learned answerability judge
+            (:mod:`knowledge.answerability`), that the top passage answers the question, below
+            which it is not quoted ("I don't know" instead); 0 switches the judge off for answers.
+        choice_floor: The same for each passage offered as a choice; fewer than two left means
+            "I don't know"; 0 switches the judge off for choices.
+        settle_floor: The judge's probability with which one of the choices between close
+            sections is quoted instead of asking the patient to choose (1: never).
+        settle_lead: How far that choice's probability must lead the next one's.
         spelling: Correct the spelling of English questions before searching (symspellpy with
             the articles' words, :mod:`knowledge.spelling`).
         unanswered_floor: A message at least this close (cosine) to a question the articles do
@@ -177,6 +185,10 @@ class Settings:
     translated_threshold: float = 0.66
     answer_margin: float = 0.05
     sure_score: float = 0.7
+    answerable_floor: float = 0.4
+    choice_floor: float = 0.1
+    settle_floor: float = 0.9
+    settle_lead: float = 0.4
     unanswered_floor: float = 0.5
     spelling: bool = True
     condition_boost: float = 0.03
@@ -259,6 +271,11 @@ class Settings:
                 "the Rasa HTTP API must not run without authentication"
             )
 
+    @property
+    def judged(self) -> bool:
+        """Whether the answerability judge takes part in the decision (some floor asks it)."""
+        return self.answerable_floor > 0 or self.choice_floor > 0 or self.settle_floor < 1.0
+
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         """Build settings from environment variables (``os.environ`` by default).
@@ -280,6 +297,12 @@ class Settings:
             ),
             answer_margin=_number(env, "FAQBOT_ANSWER_MARGIN", cls.answer_margin, 0.0, 1.0),
             sure_score=_number(env, "FAQBOT_SURE_SCORE", cls.sure_score, 0.0, 1.0),
+            answerable_floor=_number(
+                env, "FAQBOT_ANSWERABLE_FLOOR", cls.answerable_floor, 0.0, 1.0
+            ),
+            choice_floor=_number(env, "FAQBOT_CHOICE_FLOOR", cls.choice_floor, 0.0, 1.0),
+            settle_floor=_number(env, "FAQBOT_SETTLE_FLOOR", cls.settle_floor, 0.0, 1.0),
+            settle_lead=_number(env, "FAQBOT_SETTLE_LEAD", cls.settle_lead, 0.0, 1.0),
             spelling=_flag(env, "FAQBOT_SPELLING", cls.spelling),
             unanswered_floor=_number(
                 env, "FAQBOT_UNANSWERED_FLOOR", cls.unanswered_floor, 0.0, 1.0

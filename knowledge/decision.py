@@ -1,12 +1,13 @@
 """Whether to answer: quote the top passage, offer close candidates as a choice, or neither.
 
-Pure: ranked hits and the rule's numbers in, a :class:`Decision` out.
+Pure: ranked hits and the rule's numbers in, a :class:`Decision` out; :func:`judge` then
+holds that decision against the learned answerability judge's probabilities.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Mapping, Sequence, Tuple
 
 from knowledge.config import Settings
 from knowledge.sectioning import Passage
@@ -89,6 +90,73 @@ def decide(hits: Sequence[Hit], rule: DecisionRule) -> Decision:
     if len(choices) > 1:
         return Decision(CLARIFY, tuple(choices[:3]))
     return Decision(NO_ANSWER, tuple(hits[: rule.top_k]))
+
+
+@dataclass(frozen=True)
+class JudgeRule:
+    """How far the answerability judge's probabilities move a decision (see :func:`judge`).
+
+    Attributes:
+        answer_floor: Probability a quoted passage needs (0: every answer stands).
+        choice_floor: Probability each offered passage needs (0: every choice stands).
+        settle_floor: Probability with which one of the choices is quoted instead of asking
+            (1: never).
+        settle_lead: How far that choice must lead the next one.
+    """
+
+    answer_floor: float
+    choice_floor: float
+    settle_floor: float
+    settle_lead: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "JudgeRule":
+        """The configured floors."""
+        return cls(
+            settings.answerable_floor,
+            settings.choice_floor,
+            settings.settle_floor,
+            settings.settle_lead,
+        )
+
+
+def judge(decision: Decision, probability: Mapping[int, float], rule: JudgeRule) -> Decision:
+    """The decision, held against the answerability judge's probabilities.
+
+    An answer whose passage has a probability under ``rule.answer_floor`` of answering the
+    question becomes "I don't know". A choice between close sections is settled when the judge
+    is sure of one (``rule.settle_floor``) and much less of the next (``rule.settle_lead``): the
+    scores could not tell them apart, the judge can. Otherwise choices under
+    ``rule.choice_floor`` are dropped, and fewer than two left means "I don't know".
+
+    Args:
+        decision: What :func:`decide` made of the scores.
+        probability: By index position, the probability that the passage answers the question
+            (a passage without one counts as 0).
+        rule: The floors.
+    """
+
+    def chance(hit: Hit) -> float:
+        return probability.get(hit.position, 0.0)
+
+    if decision.kind == ANSWER:
+        if chance(decision.hits[0]) < rule.answer_floor:
+            return Decision(NO_ANSWER, decision.hits)
+        return decision
+    if decision.kind != CLARIFY:
+        return decision
+    ordered = sorted(decision.hits, key=chance, reverse=True)
+    best, runner_up = chance(ordered[0]), chance(ordered[1]) if len(ordered) > 1 else 0.0
+    if (
+        rule.settle_floor < 1.0
+        and best >= rule.settle_floor
+        and best - runner_up >= rule.settle_lead
+    ):
+        return Decision(ANSWER, tuple(ordered))
+    kept = tuple(h for h in decision.hits if chance(h) >= rule.choice_floor)
+    if len(kept) > 1:
+        return Decision(CLARIFY, kept)
+    return Decision(NO_ANSWER, decision.hits)
 
 
 def _section(hit: Hit) -> Tuple[str, str]:

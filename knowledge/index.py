@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import faiss
 import numpy as np
 
+from knowledge import answerability
 from knowledge.config import Settings
 from knowledge.embedding import MODEL_NAME, Embedder, default_model_path, model_fingerprint
 from knowledge.sectioning import (
@@ -91,7 +92,7 @@ def staleness(settings: Settings) -> Optional[str]:
     for key, value in expected_manifest_fields(settings).items():
         if getattr(manifest, key) != value:
             return f"{key} changed"
-    return None
+    return answerability.staleness(settings.index_dir, manifest.built_at)
 
 
 @dataclass(frozen=True)

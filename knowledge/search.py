@@ -5,7 +5,7 @@ The decision is :mod:`knowledge.decision`'s, the quote :mod:`knowledge.quoting`'
 
 from __future__ import annotations
 
-from typing import Collection, List, Optional
+from typing import Collection, List, Optional, Tuple
 
 import numpy as np
 
@@ -26,11 +26,17 @@ class Searcher:
         self.index = index
         self.settings = settings
         self.lexical = LexicalIndex([index.lexical_text(i) for i in range(len(index.passages))])
+        tokenize = self.lexical.tokenize
+        # Each passage's content words, and its headings' (what the answerability judge reads).
+        self.text_words = [frozenset(tokenize(p.text)) for p in index.passages]
+        self.heading_words = [
+            frozenset(tokenize(" ".join(p.heading_path) + " " + p.section)) for p in index.passages
+        ]
         self._questions = _Groups(index.question_owners)
         self._sentences = _Groups(np.array([s.passage for s in index.sentences], dtype=np.int64))
 
-    def dense_scores(self, vector: np.ndarray) -> np.ndarray:
-        """Per passage: its own cosine, blended with its best question and best sentence.
+    def dense_parts(self, vector: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per passage: its own cosine, its best question's and its best sentence's.
 
         The question part (doc2query) matches patients' wording; the sentence part matches a
         question about one detail of a long passage.
@@ -41,6 +47,11 @@ class Searcher:
         passage[ids[0]] = sims[0]
         question = self._questions.best(passage, self.index.question_vectors @ vector)
         sentence = self._sentences.best(passage, self.index.sentence_vectors @ vector)
+        return passage, question, sentence
+
+    def dense_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Per passage: its own cosine, blended with its best question and best sentence."""
+        passage, question, sentence = self.dense_parts(vector)
         q_share = self.settings.question_weight
         s_share = self.settings.sentence_weight
         return (1.0 - q_share - s_share) * passage + q_share * question + s_share * sentence

@@ -10,10 +10,21 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from knowledge import language, spelling
+from knowledge.answerability import Answerability, AnswerabilityError, features
 from knowledge.config import Settings
-from knowledge.decision import ANSWER, CLARIFY, NO_ANSWER, DecisionRule, Hit, decide
+from knowledge.decision import (
+    ANSWER,
+    CLARIFY,
+    NO_ANSWER,
+    Decision,
+    DecisionRule,
+    Hit,
+    JudgeRule,
+    decide,
+    judge,
+)
 from knowledge.embedding import Embedder, shared_embedder
-from knowledge.index import KnowledgeIndex, load_index
+from knowledge.index import IndexNotReady, KnowledgeIndex, load_index
 from knowledge.quoting import quote
 from knowledge.schema import Kind, payload
 from knowledge.search import Searcher
@@ -100,6 +111,18 @@ def citation(passage: Passage, score: Optional[float] = None) -> Dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What :meth:`FaqService.warm_up` loaded."""
+
+    embedder: Embedder
+    searcher: Searcher
+    topics: TopicDetector
+    index: KnowledgeIndex
+    kb: KnowledgeBase
+    judge: Optional[Answerability]
+
+
 class FaqService:
     """Loads the knowledge base, the index and the model once; answers questions."""
 
@@ -113,12 +136,15 @@ class FaqService:
         self.index: Optional[KnowledgeIndex] = None
         self.searcher: Optional[Searcher] = None
         self.topics: Optional[TopicDetector] = None
+        self.judge: Optional[Answerability] = None
 
     def warm_up(self) -> "FaqService":
         """Load sources, index, model and language identifier (once; thread-safe).
 
+        The answerability judge is loaded too unless its floors switch it off.
+
         Raises:
-            knowledge.index.IndexNotReady: The index is missing or unreadable.
+            knowledge.index.IndexNotReady: The index or the judge is missing or unreadable.
             knowledge.sources.SourceError: The sources are malformed.
         """
         with self._lock:
@@ -128,6 +154,11 @@ class FaqService:
             self.topics = TopicDetector.from_knowledge_base(self.kb)
             self.index = load_index(self.settings.index_dir)
             self.searcher = Searcher(self.index, self.settings)
+            if self.settings.judged:
+                try:
+                    self.judge = Answerability.load(self.settings.index_dir)
+                except AnswerabilityError as exc:
+                    raise IndexNotReady(f"{exc}: run 'make index'") from exc
             if self._embedder is None:
                 self._embedder = shared_embedder(
                     self.settings.model_path, threads=self.settings.torch_threads
@@ -144,14 +175,19 @@ class FaqService:
         """Whether :meth:`warm_up` has finished."""
         return self._ready
 
-    def _parts(self) -> Tuple[Embedder, Searcher, TopicDetector, KnowledgeIndex]:
+    def parts(self) -> Parts:
+        """The loaded parts.
+
+        Raises:
+            RuntimeError: Called before :meth:`warm_up`.
+        """
         if not self._ready:
             raise RuntimeError("FaqService used before warm_up()")
-        if not (self._embedder and self.searcher and self.topics and self.index):
+        if not (self._embedder and self.searcher and self.topics and self.index and self.kb):
             raise RuntimeError("FaqService is only partly loaded")
-        return self._embedder, self.searcher, self.topics, self.index
+        return Parts(self._embedder, self.searcher, self.topics, self.index, self.kb, self.judge)
 
-    def _search_words(self, text: str) -> Tuple[str, bool]:
+    def search_words(self, text: str) -> Tuple[str, bool]:
         """The English words a message is searched with, and whether they are a translation.
 
         Hindi and Hinglish are translated word by word (:mod:`knowledge.translate`); English is
@@ -164,8 +200,7 @@ class FaqService:
 
     def embed(self, text: str) -> np.ndarray:
         """The unit vector of one text (CPU-bound: call it off the event loop)."""
-        embedder = self._parts()[0]
-        return embedder.encode_query(text)
+        return self.parts().embedder.encode_query(text)
 
     def ask(
         self,
@@ -196,9 +231,9 @@ class FaqService:
                 searched with it mixed in.
             mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
         """
-        _, searcher, topics, _ = self._parts()
+        searcher, topics = self.parts().searcher, self.parts().topics
         question = question[:MAX_QUESTION_CHARS]
-        query, translated = self._search_words(question)
+        query, translated = self.search_words(question)
         if query != question:
             vector = None
         named = topics.detect(query)
@@ -207,13 +242,13 @@ class FaqService:
         if named is not None and previous and is_correction(query):
             # The previous question, asked of the condition now named (its own words may name
             # the condition the patient did not mean).
-            query, previous_translated = self._search_words(previous[:MAX_QUESTION_CHARS])
+            query, previous_translated = self.search_words(previous[:MAX_QUESTION_CHARS])
             translated = translated or previous_translated
             vector, within = None, (named, GENERAL)
         elif named is None and condition is not None:
             within = (condition, GENERAL)  # a follow-up: the condition's article or the FAQ
             if previous:
-                context = self._search_words(previous[:MAX_QUESTION_CHARS])[0]
+                context = self.search_words(previous[:MAX_QUESTION_CHARS])[0]
         topic = named or condition
         if vector is None:
             vector = self.embed(query)
@@ -234,6 +269,7 @@ class FaqService:
             if first.kind == ANSWER:
                 hits, decision = own, first
         ranking = tuple(hits[: self.settings.top_k])
+        decision = self._judged(decision, query, vector, hits, topic)
         if decision.kind != NO_ANSWER and searcher.unanswered(vector):
             return Reply(NO_ANSWER, topic, ranking, ranking=ranking)
         if decision.kind == ANSWER:
@@ -242,13 +278,30 @@ class FaqService:
             return Reply(ANSWER, topic, decision.hits, quote(top, vector, searcher.index), ranking)
         return Reply(decision.kind, topic, decision.hits, ranking=ranking)
 
+    def _judged(
+        self,
+        decision: Decision,
+        query: str,
+        vector: np.ndarray,
+        hits: List[Hit],
+        topic: Optional[str],
+    ) -> Decision:
+        """The decision held against the answerability judge (:func:`knowledge.decision.judge`)."""
+        parts = self.parts()
+        if parts.judge is None or decision.kind == NO_ANSWER:
+            return decision
+        rows = features(parts.searcher, query, vector, hits, topic)
+        probability = parts.judge.probabilities(rows)
+        by_position = {hit.position: float(p) for hit, p in zip(hits, probability)}
+        return judge(decision, by_position, JudgeRule.from_settings(self.settings))
+
     def passage_texts(self) -> Dict[str, str]:
         """Text of every passage, by id."""
-        return {p.id: p.text for p in self._parts()[3].passages}
+        return {p.id: p.text for p in self.parts().index.passages}
 
     def passage(self, passage_id: str) -> Optional[Tuple[int, Passage]]:
         """The index position and passage with this id, if it exists."""
-        index = self._parts()[3]
+        index = self.parts().index
         for position, passage in enumerate(index.passages):
             if passage.id == passage_id:
                 return position, passage
@@ -260,7 +313,7 @@ class FaqService:
         if found is None:
             return None
         position, passage = found
-        _, searcher, _, _ = self._parts()
+        searcher = self.parts().searcher
         vector = self.embed(question or passage.section)
         hit = Hit(passage, position, 1.0, 1.0, 0.0, 1.0)
         condition = passage.condition if passage.condition != "general" else None
@@ -268,7 +321,7 @@ class FaqService:
 
     def rank_ids(self, question: str, mode: str, vector: Optional[np.ndarray] = None) -> List[str]:
         """Passage ids ranked by one mode alone (for the baselines)."""
-        _, searcher, _, _ = self._parts()
+        searcher = self.parts().searcher
         if vector is None:
             vector = self.embed(question)
         return [h.passage.id for h in searcher.rank(question, vector, mode=mode)]

@@ -1,10 +1,21 @@
-"""The answer / choice / "I don't know" decision on hand-made hits (no index, no model)."""
+"""The decision (answer, choice, "I don't know") and the judge's say, on hand-made hits."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Tuple
 
-from knowledge.decision import ANSWER, CLARIFY, NO_ANSWER, DecisionRule, Hit, decide
+from knowledge.decision import (
+    ANSWER,
+    CLARIFY,
+    NO_ANSWER,
+    Decision,
+    DecisionRule,
+    Hit,
+    JudgeRule,
+    decide,
+    judge,
+)
 from knowledge.sectioning import Passage
 
 RULE = DecisionRule(threshold=0.4, margin=0.05, sure_score=0.8, top_k=5)
@@ -44,3 +55,40 @@ def test_a_sure_score_is_answered_even_with_a_close_rival() -> None:
 
 def test_the_same_section_twice_is_no_rival() -> None:
     assert _kinds(_hit("A", 0.6), _hit("A", 0.59))[0] == ANSWER
+
+
+JUDGE = JudgeRule(answer_floor=0.4, choice_floor=0.1, settle_floor=0.8, settle_lead=0.4)
+
+
+def _placed(section: str, score: float, position: int) -> Hit:
+    return dataclasses.replace(_hit(section, score), position=position)
+
+
+def _judged(kind: str, chances: Tuple[float, ...], rule: JudgeRule = JUDGE) -> Tuple[str, str]:
+    hits = tuple(_placed(s, 0.6, i) for i, s in enumerate("ABC"[: len(chances)]))
+    decision = judge(Decision(kind, hits), dict(enumerate(chances)), rule)
+    return decision.kind, "".join(h.passage.section for h in decision.hits)
+
+
+def test_an_answer_the_judge_doubts_becomes_no_answer() -> None:
+    assert _judged(ANSWER, (0.39, 0.2)) == (NO_ANSWER, "AB")
+    assert _judged(ANSWER, (0.4, 0.9)) == (ANSWER, "AB")
+
+
+def test_a_choice_the_judge_is_sure_of_is_quoted_with_the_others_behind_it() -> None:
+    assert _judged(CLARIFY, (0.3, 0.85, 0.2)) == (ANSWER, "BAC")
+
+
+def test_a_choice_without_a_clear_lead_stays_a_choice_without_the_doubted_ones() -> None:
+    assert _judged(CLARIFY, (0.5, 0.85, 0.05)) == (CLARIFY, "AB")
+    assert _judged(CLARIFY, (0.05, 0.3, 0.05)) == (NO_ANSWER, "ABC")
+
+
+def test_floors_at_zero_and_a_settle_floor_of_one_leave_the_decision_alone() -> None:
+    off = JudgeRule(answer_floor=0.0, choice_floor=0.0, settle_floor=1.0, settle_lead=0.0)
+    assert _judged(ANSWER, (0.0, 0.0), off) == (ANSWER, "AB")
+    assert _judged(CLARIFY, (1.0, 0.0, 0.0), off) == (CLARIFY, "ABC")
+
+
+def test_the_judge_never_turns_no_answer_into_an_answer() -> None:
+    assert _judged(NO_ANSWER, (0.99, 0.0)) == (NO_ANSWER, "AB")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import answerability_training
+from knowledge.answerability import RECORD_FILE
 from knowledge.config import Settings
 from knowledge.embedding import Embedder
 from knowledge.index import MANIFEST, PASSAGES, IndexNotReady, build_index, load_index, staleness
@@ -24,7 +26,27 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Setti
     messages: list = []
     build_index(settings, embedder, progress=messages.append)
     assert any("passages" in m for m in messages)
+    assert staleness(settings) == "answerability.joblib is missing"
+    answerability_training.build(settings, embedder, progress=messages.append)
+    assert any("fold 5/5" in m for m in messages)  # the build shows its progress
     return settings
+
+
+def test_an_index_with_its_judge_is_up_to_date(built: Settings) -> None:
+    assert staleness(built) is None
+
+
+def test_a_judge_trained_for_another_index_is_stale(built: Settings, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(built.index_dir, index_dir)
+    record = json.loads((index_dir / RECORD_FILE).read_text())
+    record["index_built_at"] = "2020-01-01T00:00:00+00:00"
+    (index_dir / RECORD_FILE).write_text(json.dumps(record))
+    moved = dataclasses.replace(built, index_dir=index_dir)
+    assert staleness(moved) == "answerability.joblib was trained for another index"
+    record["version"] = "0"
+    (index_dir / RECORD_FILE).write_text(json.dumps(record))
+    assert staleness(moved) == "the answerability judge changed"
 
 
 def test_fresh_index_has_a_complete_manifest(built: Settings) -> None:
