@@ -15,7 +15,7 @@ quote or a choice it doubts into "I don't know".
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # knowledge.index reads the record; the searcher imports the 
     from knowledge.search import Searcher
 
 # Bump when the features or the training change: the index folder then counts as stale.
-ANSWERABILITY_VERSION = "1"
-MODEL_FILE = "answerability.joblib"
+ANSWERABILITY_VERSION = "2"
+MODEL_FILE = "answerability.npz"
 RECORD_FILE = "answerability.json"
 CANDIDATES = 8  # passages judged per question (the decision never looks further)
 GENERAL = "general"
@@ -164,18 +164,31 @@ def features(
     return np.asarray(rows, dtype=np.float32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answerability:
-    """The fitted judge: the probability that each candidate answers the question."""
+    """The fitted judge: the probability that each candidate answers the question.
 
-    model: Any
+    The boosted trees are kept as plain arrays (one row per tree, one column per node) and
+    walked with numpy: scikit-learn's own prediction starts OpenMP threads for every call,
+    which on 2 shared cores cost milliseconds per answer and stalled under load, and the stored
+    file is arrays only (read without unpickling).
+    """
+
+    baseline: float
+    feature: np.ndarray  # (trees, nodes) feature index of each split
+    threshold: np.ndarray  # go left when the value is at most this
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray  # bool
+    value: np.ndarray  # a leaf's contribution to the log-odds
 
     @classmethod
     def fit(cls, rows: np.ndarray, labels: np.ndarray) -> "Answerability":
         """Fit on feature rows and their labels (1: the passage answers the question).
 
         Raises:
-            ValueError: Fewer than two classes, or rows and labels disagree in length.
+            ValueError: Fewer than two classes, rows and labels disagree in length, or the
+                trees read from scikit-learn do not reproduce its own probabilities.
         """
         from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -185,40 +198,80 @@ class Answerability:
             max_depth=3, max_iter=100, learning_rate=0.15, random_state=0
         )
         model.fit(rows, labels.astype(int))
-        return cls(model)
+        # scikit-learn 1.1 keeps the trees in _predictors (one TreePredictor per iteration);
+        # the check below refuses the build if that ever reads differently.
+        trees = [nodes.nodes for (nodes,) in model._predictors]
+        width = max(len(t) for t in trees)
+
+        def table(field: str, dtype: type) -> np.ndarray:
+            out: np.ndarray = np.zeros((len(trees), width), dtype=dtype)
+            for i, t in enumerate(trees):
+                out[i, : len(t)] = t[field]
+            return out
+
+        leaf = table("is_leaf", bool)
+        leaf[:, :] |= np.arange(width)[None, :] >= np.array([len(t) for t in trees])[:, None]
+        judge = cls(
+            float(np.ravel(model._baseline_prediction)[0]),
+            table("feature_idx", np.int64),
+            table("num_threshold", np.float64),
+            table("left", np.int64),
+            table("right", np.int64),
+            leaf,
+            table("value", np.float64),
+        )
+        sample = rows[:: max(1, len(rows) // 500)]
+        if not np.allclose(
+            judge.probabilities(sample), model.predict_proba(sample)[:, 1], atol=1e-5
+        ):
+            raise ValueError("the trees read from scikit-learn do not give its probabilities")
+        return judge
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Probability per row that its passage answers the question."""
         if not len(rows):
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self.model.predict_proba(rows)[:, 1], dtype=np.float32)
+        values = np.asarray(rows, dtype=np.float64)
+        trees = np.arange(len(self.feature))[:, None]
+        cases = np.arange(len(values))[None, :]
+        node = np.zeros((len(self.feature), len(values)), dtype=np.int64)
+        while True:
+            inner = ~self.leaf[trees, node]
+            if not inner.any():
+                break
+            goes_left = values[cases, self.feature[trees, node]] <= self.threshold[trees, node]
+            step = np.where(goes_left, self.left[trees, node], self.right[trees, node])
+            node = np.where(inner, step, node)
+        logit = self.baseline + self.value[trees, node].sum(axis=0)
+        return (1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
 
     def save(self, folder: Path, record: Dict[str, Any]) -> None:
-        """Write the model and its record (what it was trained for) into ``folder``."""
-        import joblib
-
-        joblib.dump({"version": ANSWERABILITY_VERSION, "model": self.model}, folder / MODEL_FILE)
+        """Write the trees and their record (what they were trained for) into ``folder``."""
+        arrays = {f.name: getattr(self, f.name) for f in fields(self)}
+        with (folder / MODEL_FILE).open("wb") as out:
+            np.savez(out, version=np.array(ANSWERABILITY_VERSION), **arrays)
         data = {"version": ANSWERABILITY_VERSION, **record}
         (folder / RECORD_FILE).write_text(json.dumps(data, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "Answerability":
-        """Read the model :meth:`save` wrote (only our own build's files: joblib unpickles).
+        """Read the trees :meth:`save` wrote.
 
         Raises:
             AnswerabilityError: Missing, unreadable or of another version.
         """
-        import joblib
-
         try:
-            data = joblib.load(folder / MODEL_FILE)
-        except (OSError, ValueError, EOFError, ImportError, AttributeError) as exc:
+            with np.load(folder / MODEL_FILE, allow_pickle=False) as data:
+                if str(data["version"]) != ANSWERABILITY_VERSION:
+                    raise AnswerabilityError(
+                        f"{folder / MODEL_FILE} is not of version {ANSWERABILITY_VERSION}: "
+                        "run 'make index'"
+                    )
+                arrays = {f.name: data[f.name] for f in fields(cls)}
+        except (OSError, ValueError, KeyError) as exc:
             raise AnswerabilityError(f"{folder / MODEL_FILE} is unreadable ({exc})") from exc
-        if not isinstance(data, dict) or data.get("version") != ANSWERABILITY_VERSION:
-            raise AnswerabilityError(
-                f"{folder / MODEL_FILE} is not of version {ANSWERABILITY_VERSION}: run 'make index'"
-            )
-        return cls(data["model"])
+        arrays["baseline"] = float(arrays["baseline"])
+        return cls(**arrays)
 
 
 def read_record(folder: Path) -> Optional[Dict[str, Any]]:

@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
@@ -94,7 +93,10 @@ def test_a_judge_needs_both_classes_and_a_file_of_its_own_version(tmp_path: Path
         Answerability.fit(np.zeros((4, len(FEATURES))), np.zeros(4, dtype=bool))
     with pytest.raises(AnswerabilityError, match="unreadable"):
         Answerability.load(tmp_path)
-    joblib.dump({"version": "0", "model": None}, tmp_path / MODEL_FILE)
+    rows = np.arange(40, dtype=np.float32).reshape(-1, 1) * np.ones((1, len(FEATURES)))
+    Answerability.fit(rows, rows[:, 0] > 20).save(tmp_path, {})
+    data = dict(np.load(tmp_path / MODEL_FILE))
+    np.savez(tmp_path / MODEL_FILE, **{**data, "version": np.array("0")})
     with pytest.raises(AnswerabilityError, match="make index"):
         Answerability.load(tmp_path)
 

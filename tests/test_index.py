@@ -26,7 +26,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Setti
     messages: list = []
     build_index(settings, embedder, progress=messages.append)
     assert any("passages" in m for m in messages)
-    assert staleness(settings) == "answerability.joblib is missing"
+    assert staleness(settings) == "answerability.npz is missing"
     answerability_training.build(settings, embedder, progress=messages.append)
     assert any("fold 5/5" in m for m in messages)  # the build shows its progress
     return settings
@@ -43,7 +43,7 @@ def test_a_judge_trained_for_another_index_is_stale(built: Settings, tmp_path: P
     record["index_built_at"] = "2020-01-01T00:00:00+00:00"
     (index_dir / RECORD_FILE).write_text(json.dumps(record))
     moved = dataclasses.replace(built, index_dir=index_dir)
-    assert staleness(moved) == "answerability.joblib was trained for another index"
+    assert staleness(moved) == "answerability.npz was trained for another index"
     record["version"] = "0"
     (index_dir / RECORD_FILE).write_text(json.dumps(record))
     assert staleness(moved) == "the answerability judge changed"
