@@ -64,6 +64,23 @@ def searcher_without(service: FaqService, fold: int) -> Searcher:
     return Searcher(reduced, service.settings)
 
 
+def _vectors(service: FaqService, texts: List[str], queries: List[str]) -> np.ndarray:
+    """The embedding of each query (the index's own vector when spelling left it as written).
+
+    Most questions come out of spelling correction as written; only the others are embedded.
+    """
+    parts = service.parts()
+    known: Dict[str, np.ndarray] = {
+        q.text: parts.index.question_vectors[row] for row, q in enumerate(parts.index.questions)
+    }
+    if parts.index.unanswered_vectors is not None:
+        known.update(zip(parts.kb.unanswerable, parts.index.unanswered_vectors))
+    fresh = [i for i, (t, q) in enumerate(zip(texts, queries)) if q != t or t not in known]
+    encoded = parts.embedder.encode([queries[i] for i in fresh]) if fresh else None
+    rows = {i: row for i, row in zip(fresh, encoded if encoded is not None else [])}
+    return np.stack([rows[i] if i in rows else known[t] for i, t in enumerate(texts)])
+
+
 def train(
     service: FaqService, progress: Callable[[str], None] = lambda _msg: None
 ) -> Tuple[Answerability, Dict[str, float]]:
@@ -76,8 +93,7 @@ def train(
     parts = service.parts()
     questions = training_questions(service)
     queries = [service.search_words(text)[0] for text, _ in questions]
-    vectors = parts.embedder.encode(queries)
-    progress(f"answerability: embedded {len(queries)} training questions")
+    vectors = _vectors(service, [text for text, _ in questions], queries)
     rows: List[np.ndarray] = []
     labels: List[bool] = []
     for fold in range(FOLDS):
@@ -91,8 +107,9 @@ def train(
             labels.extend(hit.position in answers for hit in hits)
         progress(f"answerability: fold {fold + 1}/{FOLDS} ranked")
     judge = Answerability.fit(np.vstack(rows), np.asarray(labels))
+    progress(f"answerability: {len(labels)} candidates of {len(questions)} questions")
     seconds = time.perf_counter() - started
-    progress(f"answerability: trained on {len(labels)} candidates in {seconds:.1f} s")
+    progress(f"answerability: trained in {seconds:.1f} s")
     figures = {"questions": len(questions), "rows": len(labels), "seconds": round(seconds, 1)}
     return judge, figures
 
