@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from knowledge.decision import Hit
+from knowledge.sources import GENERAL
 
 if TYPE_CHECKING:  # knowledge.index reads the record; the searcher imports the index
     from knowledge.search import Searcher
@@ -31,7 +32,6 @@ ANSWERABILITY_VERSION = "2"
 MODEL_FILE = "answerability.npz"
 RECORD_FILE = "answerability.json"
 CANDIDATES = 8  # passages judged per question (the decision never looks further)
-GENERAL = "general"
 FEATURES = (
     "score",
     "dense",
@@ -210,7 +210,7 @@ class Answerability:
             return out
 
         leaf = table("is_leaf", bool)
-        leaf[:, :] |= np.arange(width)[None, :] >= np.array([len(t) for t in trees])[:, None]
+        leaf |= np.arange(width)[None, :] >= np.array([len(t) for t in trees])[:, None]
         judge = cls(
             float(np.ravel(model._baseline_prediction)[0]),
             table("feature_idx", np.int64),

@@ -3,7 +3,7 @@
 The questions a passage answers (``questions.yml`` and the answered entries of
 ``patient_questions.yml``) and those the articles do not answer (the rest of
 ``patient_questions.yml``) are the training questions; no evaluation message is among them
-(``tests/test_eval_data.py``). They are also in the index, where a question would find itself:
+(``tests/test_evaluation.py``). They are also in the index, where a question would find itself:
 so the questions are split into :data:`FOLDS` folds by a hash of their text, and each fold is
 ranked by a searcher whose index lacks that fold's questions, as a patient's new question is.
 The features of the best :data:`knowledge.answerability.CANDIDATES` passages, labelled by
@@ -75,10 +75,16 @@ def _vectors(service: FaqService, texts: List[str], queries: List[str]) -> np.nd
     }
     if parts.index.unanswered_vectors is not None:
         known.update(zip(parts.kb.unanswerable, parts.index.unanswered_vectors))
-    fresh = [i for i, (t, q) in enumerate(zip(texts, queries)) if q != t or t not in known]
-    encoded = parts.embedder.encode([queries[i] for i in fresh]) if fresh else None
-    rows = {i: row for i, row in zip(fresh, encoded if encoded is not None else [])}
-    return np.stack([rows[i] if i in rows else known[t] for i, t in enumerate(texts)])
+    vectors = np.zeros((len(texts), parts.index.question_vectors.shape[1]), dtype=np.float32)
+    fresh = []
+    for i, (text, query) in enumerate(zip(texts, queries)):
+        if query == text and text in known:
+            vectors[i] = known[text]
+        else:
+            fresh.append(i)
+    if fresh:
+        vectors[fresh] = parts.embedder.encode([queries[i] for i in fresh])
+    return vectors
 
 
 def train(

@@ -29,12 +29,11 @@ from knowledge.quoting import quote
 from knowledge.schema import Kind, payload
 from knowledge.search import Searcher
 from knowledge.sectioning import Passage
-from knowledge.sources import KnowledgeBase, load_knowledge_base
+from knowledge.sources import GENERAL, KnowledgeBase, load_knowledge_base
 from knowledge.topics import TopicDetector
 from knowledge.translate import english_query
 
 MAX_QUESTION_CHARS = 1000  # the model reads ~256 word pieces; longer text adds only noise and cost
-GENERAL = "general"
 OUT_OF_SCOPE_SURE = 0.6  # NLU this sure a message is out of scope raises the answer bar
 OUT_OF_SCOPE_BAR_RAISE = 0.08
 # A follow-up is read in its condition's article first; that article being the one under
@@ -231,7 +230,8 @@ class FaqService:
                 searched with it mixed in.
             mode: Ranking mode (``hybrid``; ``dense`` and ``lexical`` are the baselines).
         """
-        searcher, topics = self.parts().searcher, self.parts().topics
+        parts = self.parts()
+        searcher, topics = parts.searcher, parts.topics
         question = question[:MAX_QUESTION_CHARS]
         query, translated = self.search_words(question)
         if query != question:
@@ -316,7 +316,7 @@ class FaqService:
         searcher = self.parts().searcher
         vector = self.embed(question or passage.section)
         hit = Hit(passage, position, 1.0, 1.0, 0.0, 1.0)
-        condition = passage.condition if passage.condition != "general" else None
+        condition = passage.condition if passage.condition != GENERAL else None
         return Reply(ANSWER, condition, (hit,), quote(hit, vector, searcher.index))
 
     def rank_ids(self, question: str, mode: str, vector: Optional[np.ndarray] = None) -> List[str]:

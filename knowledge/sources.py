@@ -10,7 +10,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
-CONDITIONS = ("foot_ulcers", "type_1_diabetes", "neuropathy", "nephropathy", "general")
+GENERAL = "general"  # the general FAQ's condition label: about no condition in particular
+CONDITIONS = ("foot_ulcers", "type_1_diabetes", "neuropathy", "nephropathy", GENERAL)
 CATALOG_FILE = "catalog.yml"
 QUESTIONS_FILE = "questions.yml"
 PATIENT_QUESTIONS_FILE = "patient_questions.yml"
